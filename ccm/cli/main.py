@@ -1,0 +1,62 @@
+"""Entry point of the ``ccm`` command: global options, logging, and the subcommands.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
+``handler`` to a function ``(args) -> int`` that returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ccm import __version__
+
+COMMAND_MODULES: tuple[str, ...] = ("validate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccm",
+        description="CI/CD Manager: converge GitHub Actions pipelines on the specs in pipelines.d/.",
+    )
+    parser.add_argument("--version", action="version", version=f"ccm {__version__}")
+    parser.add_argument(
+        "--state-dir", help="state directory (registry, backups, tokens); default $CCM_HOME or ~/.ccm"
+    )
+    parser.add_argument(
+        "--pipelines-dir", help="spec directory; default $CCM_PIPELINES_DIR or <state-dir>/pipelines.d"
+    )
+    parser.add_argument(
+        "--github",
+        metavar="URL|sandbox",
+        help="GitHub API base URL, or 'sandbox' for the built-in simulator; default https://api.github.com",
+    )
+    parser.add_argument("--sandbox-seed", help="YAML seed for --github sandbox")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"ccm.cli.{name}").register(subparsers)
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
