@@ -19,7 +19,7 @@ demo: $(STAMP)
 	bash examples/demo.sh
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python tests/benchmarks
 
 clean:
 	rm -rf $(VENV) .demo .bench

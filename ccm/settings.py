@@ -56,7 +56,11 @@ class Settings(BaseModel):
         default=10.0, gt=0, description="per request; GitHub answers list calls well within it"
     )
     observe_concurrency: int = Field(
-        default=8, ge=1, le=64, description="repositories observed at once; each costs 2 requests"
+        default=16,
+        ge=1,
+        le=64,
+        description="repositories observed at once; GitHub's secondary limit allows 100 concurrent "
+        "requests, and 16 keeps an idle pass over 100 repositories near 0.3 s at 50 ms a request",
     )
 
     @property

@@ -37,8 +37,7 @@ NOT_FOUND_PROBLEM = (
     "Check repository in the spec and the token's access to it."
 )
 MISSING_PROBLEM = (
-    f"Workflow file {FILE} is not in repository {REPO}. "
-    "Push the file, or fix workflow_file in the spec."
+    f"Workflow file {FILE} is not in repository {REPO}. Push the file, or fix workflow_file in the spec."
 )
 
 
@@ -212,8 +211,7 @@ def simulate_apply(
                 observation = repositories[key]
                 cancelled = {"status": RunStatus.COMPLETED, "conclusion": RunConclusion.CANCELLED}
                 runs = tuple(
-                    r.model_copy(update=cancelled) if r.id == action.run_id else r
-                    for r in observation.runs
+                    r.model_copy(update=cancelled) if r.id == action.run_id else r for r in observation.runs
                 )
                 repositories[key] = observation.model_copy(update={"runs": runs})
             case _:
@@ -556,9 +554,7 @@ def test_register_error_reason() -> None:
 
 def test_mark_error_reason() -> None:
     record = make_record()
-    result = plan(
-        wanted(make_spec()), registry(record), world(repo(access=Access.NOT_FOUND)), PlanOptions()
-    )
+    result = plan(wanted(make_spec()), registry(record), world(repo(access=Access.NOT_FOUND)), PlanOptions())
 
     (mark,) = result.actions
     assert mark.pipeline_id == record.pipeline_id
@@ -633,9 +629,7 @@ def test_update_config_carries_spec() -> None:
 
 def test_teardown_subject_from_record() -> None:
     record = make_record(spec=make_spec(repository="Acme/API"))
-    result = plan(
-        wanted(), registry(record), world(repo(workflow(id=12))), PlanOptions(allow_prune=True)
-    )
+    result = plan(wanted(), registry(record), world(repo(workflow(id=12))), PlanOptions(allow_prune=True))
 
     assert {a.pipeline_id for a in result.actions} == {record.pipeline_id}
     assert {a.repository for a in result.actions} == {"Acme/API"}
@@ -737,8 +731,7 @@ def test_prune_ignores_inactive() -> None:
         for name in ("b", "c", "d")
     ]
     workflows = [workflow(path=active.workflow_file)] + [
-        workflow(WorkflowState.DISABLED_MANUALLY, id=20 + i, path=r.workflow_file)
-        for i, r in enumerate(gone)
+        workflow(WorkflowState.DISABLED_MANUALLY, id=20 + i, path=r.workflow_file) for i, r in enumerate(gone)
     ]
     result = plan(
         wanted(make_spec("a", workflow_file=active.workflow_file)),
@@ -781,9 +774,7 @@ def test_scope_limits_specs_and_teardowns() -> None:
     changed = make_spec("p0", workflow_file=".github/workflows/p0.yml", environment="staging")
     other = make_spec("p1", workflow_file=".github/workflows/p1.yml", environment="staging")
     desired = wanted(changed, other)
-    result = plan(
-        desired, known, observed, PlanOptions(scope=frozenset({"p0", "p2"}), allow_prune=True)
-    )
+    result = plan(desired, known, observed, PlanOptions(scope=frozenset({"p0", "p2"}), allow_prune=True))
 
     assert [(a.pipeline_name, a.kind) for a in result.actions] == [
         ("p0", Kind.UPDATE_CONFIG),
@@ -815,18 +806,10 @@ def mixed_world() -> tuple[DesiredState, dict[str, Pipeline], ObservedState]:
         make_spec("jobs", workflow_file=".github/workflows/jobs.yml"),
     ]
     records = [
-        make_record(
-            spec=make_spec("web", workflow_file=".github/workflows/web.yml"), workflow_id=3
-        ),
-        make_record(
-            spec=make_spec("old", workflow_file=".github/workflows/old.yml"), workflow_id=4
-        ),
-        make_record(
-            spec=make_spec("zeta", workflow_file=".github/workflows/zeta.yml"), workflow_id=5
-        ),
-        make_record(
-            spec=make_spec("alpha", workflow_file=".github/workflows/alpha.yml"), workflow_id=6
-        ),
+        make_record(spec=make_spec("web", workflow_file=".github/workflows/web.yml"), workflow_id=3),
+        make_record(spec=make_spec("old", workflow_file=".github/workflows/old.yml"), workflow_id=4),
+        make_record(spec=make_spec("zeta", workflow_file=".github/workflows/zeta.yml"), workflow_id=5),
+        make_record(spec=make_spec("alpha", workflow_file=".github/workflows/alpha.yml"), workflow_id=6),
     ]
     workflows = (
         workflow(WorkflowState.DISABLED_MANUALLY, id=1, path=".github/workflows/api.yml"),

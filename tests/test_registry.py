@@ -102,9 +102,7 @@ def aside_copies(state_dir: Path) -> list[Path]:
 
 
 def test_data_current_by_name() -> None:
-    data = make_data(1, 2).with_pipeline(
-        make_pipeline(3, deleted=True).model_copy(update={"name": "app-1"})
-    )
+    data = make_data(1, 2).with_pipeline(make_pipeline(3, deleted=True).model_copy(update={"name": "app-1"}))
 
     current = data.current_by_name()
 
@@ -278,8 +276,7 @@ def test_backup_count_below_one_raises(tmp_path: Path) -> None:
         Registry(tmp_path, backup_count=0)
 
     assert str(caught.value) == (
-        "backup_count must be at least 1, because a corrupt registry is recovered from its "
-        "backups; got 0."
+        "backup_count must be at least 1, because a corrupt registry is recovered from its backups; got 0."
     )
 
 

@@ -260,9 +260,7 @@ BAD_INPUTS = [
     [case[1:] for case in BAD_INPUTS],
     ids=[case[0] for case in BAD_INPUTS],
 )
-def test_bad_input_located(
-    tmp_path: Path, text: str | bytes, line: int, field: str, fragment: str
-) -> None:
+def test_bad_input_located(tmp_path: Path, text: str | bytes, line: int, field: str, fragment: str) -> None:
     write(tmp_path, "api.yaml", text)
 
     error = only_error(tmp_path)
@@ -548,8 +546,7 @@ def test_dangling_symlink_rejected(tmp_path: Path) -> None:
     error = only_error(tmp_path)
 
     assert error.message == (
-        f"The file is a symbolic link to {tmp_path / 'gone.yaml'}, which does not exist. "
-        "Remove the link."
+        f"The file is a symbolic link to {tmp_path / 'gone.yaml'}, which does not exist. Remove the link."
     )
 
 

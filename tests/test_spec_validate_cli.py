@@ -54,7 +54,7 @@ def test_validate_prints_errors(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "api.yaml:5: config.auto_deploy: Input should be a valid boolean. Write true or false.",
-        'api.yaml:6: config.environment: Input should be a valid string. YAML reads 1.0 as a number, '
+        "api.yaml:6: config.environment: Input should be a valid string. YAML reads 1.0 as a number, "
         'so write "1.0" in quotes to keep it as text.',
         "2 errors in 1 file",
     ]

@@ -21,9 +21,7 @@ from ccm.spec import (
 )
 
 SPECS = [
-    PipelineSpec(
-        name="topengineer.us", repository="acme/site", workflow_file=".github/workflows/deploy.yml"
-    ),
+    PipelineSpec(name="topengineer.us", repository="acme/site", workflow_file=".github/workflows/deploy.yml"),
     PipelineSpec(
         name="api_v2-1",
         repository="Acme-Corp/api.service",

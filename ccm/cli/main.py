@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from ccm import __version__
 
-COMMAND_MODULES: tuple[str, ...] = ("validate",)
+COMMAND_MODULES: tuple[str, ...] = ("validate", "reconcile", "pipelines", "sandbox")
 
 
 def build_parser() -> argparse.ArgumentParser:

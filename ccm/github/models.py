@@ -61,7 +61,7 @@ class RunConclusion(_TolerantEnum):
 
 
 class RepositoryPermissions(BaseModel):
-    """What the token may do in a repository; GitHub sends this to authenticated callers only."""
+    """Permissions of the token in a repository; GitHub sends them to authenticated callers only."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
