@@ -65,7 +65,12 @@ class SandboxServer:
         # Close the listening socket and every open connection inside the server's own loop
         # thread (the trigger runs the function there), so that no socket is closed under a
         # poll() in progress. The loop ends once it has no sockets left.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            # The trigger's pipe is closed already, so the loop has stopped on its own (every
+            # socket closed); close whatever is left from this thread.
+            wasyncore.close_all(server._map)
         self._thread.join(timeout=10)
         server.task_dispatcher.shutdown(timeout=5)
         if self._thread.is_alive():
