@@ -66,7 +66,7 @@ def test_syntax_error_after_documents() -> None:
         next(documents)
     assert raised.value.position == Position(line=4, column=1)
     assert raised.value.message == (
-        "Invalid YAML: while parsing a flow sequence, expected ',' or ']', but got '<stream end>' "
+        "Invalid YAML: while parsing a flow sequence, did not find expected ',' or ']' "
         "(the construct starts on line 3)."
     )
 
@@ -83,3 +83,18 @@ def test_duplicate_key_keeps_first() -> None:
 
     assert document.value == {"a": 1, "b": 2}
     assert [(problem.path, problem.position.line) for problem in document.problems] == [(("a",), 3)]
+
+
+def test_python_parser_same_checks() -> None:
+    """Installs without libyaml use PyYAML's Python parser with the same strict composer."""
+    from ccm.spec import yamlload
+
+    loader = yamlload._PythonStrictLoader("name: web\nconfig: {auto_deploy: true}\n")
+    assert loader.check_node()
+    node = loader.get_node()
+    assert node.value[1][1].value[0][0].value == "auto_deploy"
+
+    aliased = yamlload._PythonStrictLoader("a: &x 1\nb: *x\n")
+    assert aliased.check_node()
+    with pytest.raises(YamlSyntaxError, match="Anchors"):
+        aliased.get_node()

@@ -7,6 +7,7 @@ Each subcommand module exposes ``register(subparsers)``, which adds its parser a
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from ccm import __version__
 COMMAND_MODULES: tuple[str, ...] = ("validate", "reconcile", "pipelines", "sandbox")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """Build the parser with the subcommands in ``commands`` (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog="ccm",
         description="CI/CD Manager: converge GitHub Actions pipelines on the specs in pipelines.d/.",
@@ -37,23 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    import importlib
-
-    for name in COMMAND_MODULES:
+    for name in commands:
         importlib.import_module(f"ccm.cli.{name}").register(subparsers)
     return parser
 
 
 def configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity > 1:
+        level = logging.DEBUG
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Only the modules of the commands named on the line are imported, because importing every
+    # command (the API server, the sandbox, the dashboard) costs a cron-run pass a third of a
+    # second. Help, a typo or no command at all get the full parser.
+    named = [name for name in COMMAND_MODULES if name in arguments]
+    parser = build_parser(named or COMMAND_MODULES)
+    args = parser.parse_args(arguments)
     configure_logging(args.verbose)
     return int(args.handler(args))
 
