@@ -17,8 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ccm import __version__
+from ccm.atomicfile import replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -122,17 +121,7 @@ class ResponseCache:
         # reader never finds half a file, even after a crash. Mode 0600, because entries
         # describe private repositories.
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self.path, text.encode("utf-8"), mode=0o600)
 
     def _loaded(self) -> OrderedDict[str, CacheEntry]:
         """Return the entries, reading the file on first use. The caller holds the lock."""

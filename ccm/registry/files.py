@@ -1,21 +1,19 @@
 """File operations of the registry: atomic writes, timestamped backups and set-aside copies.
 
-Every file is written to a unique temporary file in the target's directory, flushed, fsynced and
-renamed over the target, so a reader or a crash sees the old content or the new, never a mix.
-Files are created with mode 0600 and directories with 0700, because the registry records which
-repositories a VPS deploys from.
+Every file is replaced atomically (``ccm.atomicfile``), so a reader or a crash sees the old
+content or the new, never a mix. Files are created with mode 0600 and directories with 0700,
+because the registry records which repositories a VPS deploys from.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
-_TEMP_SUFFIX = ".tmp"
+from ccm.atomicfile import TEMP_SUFFIX, replace_file
+
 _BACKUP_NAME = re.compile(r"^pipelines-(\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:-(\d+))?\.json$")
 _STAMP_FORMAT = "%Y-%m-%d-%H-%M-%S"
 
@@ -27,26 +25,7 @@ def make_private_directory(path: Path) -> None:
 
 def write_atomically(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` in one rename, durable once this returns."""
-    previous_mtime_ns = _mtime_ns(path)
-    descriptor, temp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as temp_file:
-            temp_file.write(content)
-            temp_file.flush()
-            # Linux stamps files from a coarse clock (one tick, 1 to 10 ms). Two writes within a
-            # tick could then leave the same (mtime, size, inode) when the new file reuses the
-            # inode just freed, and a reader's cache would miss the change. A nanosecond mtime
-            # later than the replaced file's keeps every write's stat distinct.
-            mtime_ns = max(time.time_ns(), previous_mtime_ns + 1)
-            os.utime(temp_file.fileno(), ns=(mtime_ns, mtime_ns))
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    replace_file(path, content)
 
 
 def remove_temp_files(directory: Path, name_prefix: str) -> None:
@@ -56,7 +35,7 @@ def remove_temp_files(directory: Path, name_prefix: str) -> None:
     """
     temp_prefix = f".{name_prefix}"
     for entry in _scan(directory):
-        if entry.name.startswith(temp_prefix) and entry.name.endswith(_TEMP_SUFFIX):
+        if entry.name.startswith(temp_prefix) and entry.name.endswith(TEMP_SUFFIX):
             Path(entry.path).unlink(missing_ok=True)
 
 
@@ -129,19 +108,3 @@ def _scan(directory: Path) -> list[os.DirEntry[str]]:
             return list(entries)
     except FileNotFoundError:
         return []
-
-
-def _mtime_ns(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename is durable only once the directory entry itself reaches the disk.
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -14,12 +14,11 @@ watcher ignore it.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 
 import yaml
 
+from ccm.atomicfile import fsync_directory, replace_file
 from ccm.spec.models import NAME_PATTERN, PipelineSpec, SpecAuthor
 
 logger = logging.getLogger(__name__)
@@ -86,21 +85,13 @@ def write_spec(directory: Path, spec: PipelineSpec, written_by: SpecAuthor) -> P
         )
     data = render_spec(spec, written_by).encode("utf-8")
 
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        replace_file(path, data, mode=0o644)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise SpecFileError(
             f"Cannot write the spec file {path}: {error.strerror}. "
             "Check that the directory exists and that ccm may write to it."
         ) from error
-    _fsync_directory(directory)
     logger.info("Wrote spec %s to %s (written by %s)", spec.name, path, written_by.value)
     return path
 
@@ -129,7 +120,7 @@ def remove_spec_file(directory: Path, name: str) -> bool:
             f"Cannot remove the spec file {path}: {error.strerror}. "
             f"Check that ccm may write to {directory}."
         ) from error
-    _fsync_directory(directory)
+    fsync_directory(directory)
     logger.info("Removed spec file %s", path)
     return True
 
@@ -146,12 +137,3 @@ def _existing_author(path: Path) -> SpecAuthor | None:
             f"Cannot read the spec file {path}: {error.strerror}. Check its permissions."
         ) from error
     return author_of(first_line.decode("utf-8", errors="replace"))
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename or unlink is durable only once the directory entry itself reaches the disk.
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

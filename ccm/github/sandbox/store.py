@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ccm.atomicfile import replace_file
 from ccm.github.sandbox.clock import TimeAnchor
 from ccm.github.sandbox.ratelimit import RateWindow
 from ccm.github.sandbox.records import RepositoryRecord, WorkflowRecord
@@ -102,12 +102,7 @@ class WorldStore:
         return state
 
     def write(self, state: WorldState) -> None:
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(state.model_dump_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        replace_file(self.path, state.model_dump_json().encode("utf-8"))
 
         generation = self._generation() + 1
         lock_file = self._held_lock_file()
