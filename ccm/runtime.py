@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ccm.audit import AuditLog
-from ccm.github.client import ClientOptions, GitHubClient
+from ccm.github.client import GitHubClient
+from ccm.github.options import ClientOptions
 from ccm.github.connect import connect
 from ccm.reconcile.engine import Engine
 from ccm.registry import Registry

@@ -4,15 +4,7 @@ The sandbox, a simulator of the same endpoints, lives in ``ccm.github.sandbox`` 
 from there, so that a process talking to GitHub never loads it.
 """
 
-from ccm.github.client import (
-    API_VERSION,
-    CancelOutcome,
-    ClientOptions,
-    DispatchResult,
-    GitHubClient,
-    Listing,
-    RequestCounts,
-)
+from ccm.github.client import API_VERSION, GitHubClient
 from ccm.github.errors import (
     Conflict,
     DispatchOutcomeUnknown,
@@ -37,7 +29,9 @@ from ccm.github.models import (
     WorkflowRun,
     WorkflowState,
 )
+from ccm.github.options import ClientOptions
 from ccm.github.ratelimit import RateLimit
+from ccm.github.results import CancelOutcome, DispatchResult, Listing, RequestCounts
 
 __all__ = [
     "API_VERSION",

@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 import tenacity
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ccm import __version__
 from ccm.github.cache import CacheEntry, ResponseCache
@@ -49,7 +49,9 @@ from ccm.github.errors import (
     excerpt,
 )
 from ccm.github.models import Repository, Workflow, WorkflowRun
+from ccm.github.options import ClientOptions
 from ccm.github.ratelimit import CORE, RateLimit, RateLimitTracker
+from ccm.github.results import CancelOutcome, DispatchResult, ItemT, Listing, RequestCounts
 
 logger = logging.getLogger(__name__)
 
@@ -63,112 +65,7 @@ RESET_MARGIN_SECONDS = 1.0
 SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-ItemT = TypeVar("ItemT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
-
-
-class ClientOptions(BaseModel):
-    """Timeouts, retries, rate-limit waits and paging of the client."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    connect_timeout_seconds: float = Field(default=5.0, gt=0, description="TCP and TLS setup")
-    read_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="between bytes of a response; list calls return well within it"
-    )
-    write_timeout_seconds: float = Field(default=10.0, gt=0, description="between bytes sent")
-    pool_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="waiting for a free connection from the pool"
-    )
-    max_connections: int = Field(
-        default=16, ge=1, description="open connections; observation runs 16 repositories at once"
-    )
-    max_attempts: int = Field(
-        default=4, ge=1, description="tries of one request that is safe to repeat, the first included"
-    )
-    backoff_initial_seconds: float = Field(
-        default=1.0, ge=0, description="first wait before a retry; doubles on each retry, plus jitter"
-    )
-    backoff_max_seconds: float = Field(default=30.0, ge=0, description="maximum wait between retries")
-    max_rate_limit_wait_seconds: float = Field(
-        default=300.0,
-        ge=0,
-        description="maximum wait for a rate limit; a longer one raises RateLimited, so a pass "
-        "never hangs for most of an hour",
-    )
-    pacing_threshold: float = Field(
-        default=0.1,
-        ge=0,
-        le=1,
-        description="fraction of the primary limit left below which requests are spaced out",
-    )
-    max_pacing_delay_seconds: float = Field(
-        default=10.0, ge=0, description="maximum pause that pacing puts before one request"
-    )
-    max_workflow_pages: int = Field(
-        default=10, ge=1, description="pages of 100 workflows that list_workflows reads at most"
-    )
-    cache_max_entries: int = Field(
-        default=20_000,
-        ge=1,
-        description="cached GET responses kept; each run list page is one entry of about 40 kB",
-    )
-
-
-class Listing(BaseModel, Generic[ItemT]):
-    """Items of a list endpoint across the pages read, with GitHub's total and whether more exist."""
-
-    model_config = ConfigDict(frozen=True)
-
-    items: tuple[ItemT, ...]
-    total_count: int = Field(description="what GitHub reports as matching, read or not")
-    not_modified: bool = Field(description="every page came from the cache after a 304 response")
-    truncated: bool = Field(
-        description="more items exist than were read: pages left unread or GitHub's result cap"
-    )
-
-
-class CancelOutcome(str, enum.Enum):
-    """Result of a cancel request."""
-
-    REQUESTED = "requested"  # 202: GitHub accepted the cancel; the run completes shortly
-    ALREADY_COMPLETED = "already_completed"  # 409: the run had completed, nothing to cancel
-
-
-class DispatchResult(BaseModel):
-    """The run a workflow dispatch started, when GitHub returns it (GitHub Enterprise may not)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    run_id: int | None = None
-    html_url: str | None = None
-
-
-class RequestCounts(BaseModel):
-    """Requests this client sent, retries included, and how many received a 304 response."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sent: int = 0
-    not_modified: int = 0
-    by_method: dict[str, int] = Field(default_factory=dict)
-
-    @property
-    def counted(self) -> int:
-        """Requests that count against the rate limit: every response except a 304."""
-        return self.sent - self.not_modified
-
-    def since(self, earlier: RequestCounts) -> RequestCounts:
-        """Return the requests sent after ``earlier`` was taken, such as those of one pass."""
-        methods = set(self.by_method) | set(earlier.by_method)
-        return RequestCounts(
-            sent=self.sent - earlier.sent,
-            not_modified=self.not_modified - earlier.not_modified,
-            by_method={
-                method: self.by_method.get(method, 0) - earlier.by_method.get(method, 0)
-                for method in sorted(methods)
-            },
-        )
 
 
 class _WorkflowPage(BaseModel):

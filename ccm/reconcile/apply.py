@@ -17,7 +17,8 @@ from datetime import datetime
 from itertools import groupby
 
 from ccm.audit import AuditLog
-from ccm.github.client import CancelOutcome, GitHubClient
+from ccm.github.client import GitHubClient
+from ccm.github.results import CancelOutcome
 from ccm.github.errors import GitHubError, GitHubTemporaryError
 from ccm.logcontext import pipeline_logger
 from ccm.pipeline import (
