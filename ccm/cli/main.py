@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from ccm import __version__
 
-COMMAND_MODULES: tuple[str, ...] = ("validate", "reconcile", "pipelines", "sandbox")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate", "reconcile", "pipelines", "sandbox", "api", "token", "monitor", "report",
+)
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
