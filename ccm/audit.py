@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditRecord(BaseModel):
@@ -34,6 +36,27 @@ class AuditRecord(BaseModel):
     before: str = ""
     after: str = ""
     error: str | None = None
+
+
+class AuditQuery(BaseModel):
+    """A filter over audit records: a record matches when it matches every field that is set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pipeline: str | None = Field(default=None, description="a pipeline id or a pipeline name")
+    actor: str | None = Field(default=None, description="a token name, or file:NAME.yaml")
+    action: str | None = Field(default=None, description="an action kind, such as enable_workflow")
+    since: datetime | None = Field(default=None, description="timezone-aware; records at or after it")
+    limit: int | None = Field(default=None, ge=1, description="the newest this many of the matches")
+
+    def matches(self, record: AuditRecord) -> bool:
+        if self.pipeline is not None and self.pipeline not in (record.pipeline_id, record.pipeline_name):
+            return False
+        if self.actor is not None and record.actor != self.actor:
+            return False
+        if self.action is not None and record.action != self.action:
+            return False
+        return self.since is None or datetime.fromisoformat(record.time) >= self.since
 
 
 class AuditLog:
@@ -57,12 +80,22 @@ class AuditLog:
 
     def read(self) -> list[AuditRecord]:
         """Return every record; a torn last line (a killed writer) is skipped."""
-        if not self.path.exists():
-            return []
-        records = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(AuditRecord.model_validate_json(line))
-            except ValueError:
-                continue
-        return records
+        return list(self._records())
+
+    def query(self, query: AuditQuery) -> list[AuditRecord]:
+        """Return the records that match, oldest first, reading the file line by line."""
+        matching: deque[AuditRecord] = deque(maxlen=query.limit)
+        matching.extend(record for record in self._records() if query.matches(record))
+        return list(matching)
+
+    def _records(self) -> Iterator[AuditRecord]:
+        try:
+            lines = self.path.open(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        with lines:
+            for line in lines:
+                try:
+                    yield AuditRecord.model_validate_json(line)
+                except ValueError:
+                    continue

@@ -13,10 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from ccm import __version__
+from ccm.logsetup import LogFormat, configure_root_logger, default_log_format
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "validate", "reconcile", "pipelines", "sandbox", "api", "token", "monitor", "report",
-)
+COMMAND_MODULES: tuple[str, ...] = ("validate", "reconcile", "pipelines", "sandbox", "api", "token", "monitor", "report", "serve", "init", "audit")
 
 
 def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
@@ -39,6 +38,11 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     )
     parser.add_argument("--sandbox-seed", help="YAML seed for --github sandbox")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument(
+        "--log-format",
+        choices=[log_format.value for log_format in LogFormat],
+        help="log lines as text, or as JSON objects; default json under systemd, else text",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     for name in commands:
@@ -46,15 +50,13 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     return parser
 
 
-def configure_logging(verbosity: int) -> None:
+def configure_logging(verbosity: int, log_format: LogFormat | None = None) -> None:
     level = logging.WARNING
     if verbosity == 1:
         level = logging.INFO
     elif verbosity > 1:
         level = logging.DEBUG
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_root_logger(level, log_format or default_log_format(), sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     named = [name for name in COMMAND_MODULES if name in arguments]
     parser = build_parser(named or COMMAND_MODULES)
     args = parser.parse_args(arguments)
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, LogFormat(args.log_format) if args.log_format else None)
     return int(args.handler(args))
 
 

@@ -309,18 +309,31 @@ class GitHubClient:
 
     def cancel_run(self, repo: str, run_id: int) -> CancelOutcome:
         """Ask GitHub to cancel a run; a run that already completed is an outcome, not an error."""
-        return self._cancel(f"{_repository_path(repo)}/actions/runs/{run_id}/cancel")
+        return self._cancel(repo, run_id, "cancel")
 
     def force_cancel_run(self, repo: str, run_id: int) -> CancelOutcome:
         """Cancel a run even if its jobs ignore cancellation (``always()`` conditions)."""
-        return self._cancel(f"{_repository_path(repo)}/actions/runs/{run_id}/force-cancel")
+        return self._cancel(repo, run_id, "force-cancel")
 
-    def _cancel(self, path: str) -> CancelOutcome:
+    def _cancel(self, repo: str, run_id: int, endpoint: str) -> CancelOutcome:
+        path = f"{_repository_path(repo)}/actions/runs/{run_id}/{endpoint}"
         # Repeating a cancel is safe: a second one either cancels again or returns 409.
         try:
             self._call(lambda: self._send("POST", path))
-        except Conflict:
-            return CancelOutcome.ALREADY_COMPLETED
+        except Conflict as conflict:
+            # GitHub answers 409 for a run that has completed. Taken on trust, a 409 for a run
+            # still in flight (from a proxy, or another conflict) would end a teardown with the
+            # run going on, so the run is read again to tell the two apart.
+            run = self.get_run(repo, run_id)
+            if not run.in_flight:
+                return CancelOutcome.ALREADY_COMPLETED
+            raise Conflict(
+                f"{conflict.message} Run {run_id} is still {run.status.value}, so it was not "
+                "cancelled; the next reconcile pass requests the cancel again.",
+                status=conflict.status,
+                request_id=conflict.request_id,
+                documentation_url=conflict.documentation_url,
+            ) from conflict
         return CancelOutcome.REQUESTED
 
     def dispatch_workflow(

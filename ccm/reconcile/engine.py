@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from ccm.audit import AuditLog
 from ccm.github.client import GitHubClient
@@ -17,3 +18,6 @@ class Engine:
     registry: Registry
     audit: AuditLog
     github_label: str  # "https://api.github.com", or the sandbox banner shown on every screen
+    # Serializes the applying passes of this process: a pass started by a file event, the timer or
+    # an API call waits for the one in progress. The registry lock guards against other processes.
+    pass_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)

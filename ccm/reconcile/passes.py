@@ -37,6 +37,9 @@ class PassRequest:
     allow_prune: bool = False
     scope: frozenset[str] | None = None  # spec names; None means every pipeline
     actor: str | None = None  # token name for API passes; None means each spec file
+    # Spec names that this pass leaves alone. Their repositories are observed only when another
+    # pipeline of the pass needs them. ``ccm serve`` defers pipelines that back off after failures.
+    deferred: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class PassResult:
     plan: Plan
     spec_errors: tuple[SpecError, ...]
     observed: ObservedState
+    desired: DesiredState = field(default_factory=DesiredState)
     results: tuple[ActionResult, ...] = ()
     requests: RequestCounts = field(default_factory=RequestCounts)
     duration_seconds: float = 0.0
@@ -63,8 +67,12 @@ class PassResult:
 
     @property
     def exit_code(self) -> int:
-        """0 in sync (or converged), 2 changes pending in a dry run, 1 on any error."""
-        if self.spec_errors or self.failed or self.plan.refusal:
+        """0 in sync (or converged), 2 changes pending in a dry run, 1 on any error.
+
+        A held pipeline counts as an error, because the pass left it unconverged: its
+        repository could not be observed, its spec file is invalid, or the prune guard held it.
+        """
+        if self.spec_errors or self.failed or self.plan.refusal or self.plan.held:
             return 1
         if self.dry_run and self.plan.actions:
             return 2
@@ -78,12 +86,16 @@ def run_pass(engine: Engine, request: PassRequest) -> PassResult:
     started = time.monotonic()
     counts_before = engine.client.counts()
 
-    specs = _load_desired(engine)
     if request.dry_run:
+        specs = _load_desired(engine)
         data = engine.registry.load()
         result = _plan_pass(engine, request, pass_id, specs, data.pipelines)
     else:
-        with engine.registry.lock():
+        with engine.pass_lock, engine.registry.lock():
+            # The specs are read under the lock, like the registry. Read before it, they could
+            # miss a spec that a provision wrote and registered while this pass waited, and the
+            # pass would tear that new pipeline down.
+            specs = _load_desired(engine)
             data = engine.registry.load()
             result = _plan_pass(engine, request, pass_id, specs, data.pipelines)
             pipelines = dict(data.pipelines)
@@ -149,14 +161,15 @@ def _plan_pass(
             "one at a time."
         )
 
-    in_scope = [p for p in known.values() if p.is_current and (request.scope is None or p.name in request.scope)]
-    wanted = [s for s in desired.specs.values() if request.scope is None or s.name in request.scope]
+    scope = _effective_scope(request, desired, known)
+    in_scope = [p for p in known.values() if p.is_current and (scope is None or p.name in scope)]
+    wanted = [s for s in desired.specs.values() if scope is None or s.name in scope]
     repositories = {s.repository for s in wanted} | {p.repository for p in in_scope}
     runs_needed = {s.repository for s in wanted if not s.enabled or not s.config.auto_deploy}
     runs_needed |= {p.repository for p in in_scope if p.name not in desired.specs}
     observed = observe(engine.client, repositories, runs_needed, engine.settings.observe_concurrency)
 
-    options = PlanOptions(allow_prune=request.allow_prune, scope=request.scope)
+    options = PlanOptions(allow_prune=request.allow_prune, scope=scope)
     the_plan = plan(desired, known, observed, options)
     return PassResult(
         pass_id=pass_id,
@@ -164,5 +177,18 @@ def _plan_pass(
         plan=the_plan,
         spec_errors=tuple(specs.errors),
         observed=observed,
+        desired=desired,
         pipelines=dict(known),
     )
+
+
+def _effective_scope(
+    request: PassRequest, desired: DesiredState, known: dict[str, Pipeline]
+) -> frozenset[str] | None:
+    """Return the spec names the pass converges: the request's scope without the deferred names."""
+    if not request.deferred:
+        return request.scope
+    names = request.scope
+    if names is None:
+        names = frozenset(desired.specs) | {p.name for p in known.values() if p.is_current}
+    return names - request.deferred
