@@ -8,6 +8,7 @@ and flushed as they happen, so a killed process loses at most the line being wri
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import deque
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+logger = logging.getLogger(__name__)
 
 
 class AuditRecord(BaseModel):
@@ -70,12 +74,22 @@ class AuditLog:
         record = AuditRecord(time=datetime.now(UTC).isoformat(timespec="milliseconds"), **fields)
         line = json.dumps(record.model_dump(), separators=(",", ":")) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(descriptor, line.encode("utf-8"))
-            finally:
-                os.close(descriptor)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(descriptor, line.encode("utf-8"))
+                finally:
+                    os.close(descriptor)
+            except OSError as error:
+                # The change was made, so failing here would only hide it: the record goes to
+                # the process log instead, and the pass goes on.
+                logger.error(
+                    "Cannot write the audit log %s (%s); the record is: %s",
+                    self.path,
+                    error.strerror,
+                    line.rstrip(),
+                )
         return record
 
     def read(self) -> list[AuditRecord]:

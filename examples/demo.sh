@@ -10,6 +10,8 @@ ccm() {
     .venv/bin/ccm --github sandbox --sandbox-seed examples/sandbox.yaml \
         --pipelines-dir examples/pipelines.d "$@"
 }
+# Tables get 160 columns when the output goes to a file or a pipe; a terminal sets its own width.
+[ -t 1 ] || export COLUMNS=160
 if [ -t 1 ]; then
     step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 else

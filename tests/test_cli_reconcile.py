@@ -61,3 +61,26 @@ def test_dry_run_table_says_sandbox(tmp_path: Path) -> None:
     assert "enable_workflow" in done.stdout
     assert "10 changes pending" in done.stdout
     assert not (tmp_path / "state" / "pipelines.json").exists()
+
+
+def test_rejected_token_fails_pass(tmp_path: Path) -> None:
+    from ccm.github.sandbox import SandboxSeed, SandboxServer, SandboxWorld
+
+    seed = SandboxSeed.model_validate(
+        {"tokens": ["the-right-token"], "repositories": [{"full_name": "acme/web", "workflows": [{"path": ".github/workflows/deploy.yml"}]}]}
+    )
+    specs = tmp_path / "pipelines.d"
+    specs.mkdir()
+    (specs / "web.yaml").write_text("name: web\nrepository: acme/web\nworkflow_file: .github/workflows/deploy.yml\n")
+    with SandboxServer(SandboxWorld.open(seed)) as server:
+        environment = {**os.environ, "GITHUB_TOKEN": "a-wrong-token", "CCM_HOME": str(tmp_path / "state")}
+        environment.pop("CCM_CONFIG", None)
+        done = subprocess.run(
+            [CCM, "--github", server.url, "--pipelines-dir", str(specs), "reconcile", "--dry-run"],
+            env=environment, capture_output=True, text=True, timeout=60,
+        )
+
+    assert done.returncode == 1
+    assert "GitHub request failed" in done.stderr
+    assert "401" in done.stderr
+    assert "a-wrong-token" not in done.stderr + done.stdout

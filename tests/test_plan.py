@@ -484,11 +484,11 @@ RULES = [
 
     # A spec file that failed to load holds its pipelines, even where the spec is missing.
     case(wanted(broken=("api.yaml",)), registry(make_record()), world(repo(workflow())), (),
-         "spec file api.yaml is invalid; keeping the last good spec", held=True,
+         "The spec file api.yaml is invalid, so this pipeline is left as it is", held=True,
          id="broken-file-spec-absent"),
     case(wanted(make_spec(environment="staging"), broken=("old.yaml",)),
          registry(make_record(file="old.yaml")), world(repo(workflow())), (),
-         "spec file old.yaml is invalid; keeping the last good spec", held=True,
+         "The spec file old.yaml is invalid, so this pipeline is left as it is", held=True,
          id="broken-file-spec-present"),
     case(wanted(make_spec(), broken=("api.yaml",)), {}, world(repo(workflow())), (),
          "spec file api.yaml is invalid", held=True, id="broken-file-new-spec"),
@@ -756,14 +756,17 @@ def test_prune_rename_not_counted() -> None:
     ]
 
 
-def test_prune_counts_held_pipelines() -> None:
-    # p0 is held by its broken file, so it is not torn down, but it still counts as active.
+def test_broken_file_holds_every_teardown() -> None:
+    # p0.yaml is broken, and the other specs are gone. A renamed spec in a broken file looks
+    # like a removed one, so no pipeline is torn down while any spec file is invalid.
     desired, known, observed = fleet(4, 4)
     desired = wanted(broken=("p0.yaml",))
     result = plan(desired, known, observed, PlanOptions())
 
-    assert result.refusal is not None
-    assert "3 of 4 active pipelines" in result.refusal
+    assert result.actions == ()
+    assert result.refusal is None
+    assert sorted(h.pipeline_name for h in result.held) == ["p0", "p1", "p2", "p3"]
+    assert "may still declare it" in next(h.reason for h in result.held if h.pipeline_name == "p1")
 
 
 # Scope: a pass for named pipelines.

@@ -257,9 +257,14 @@ def test_empty_directory_refused(fleet: Fleet) -> None:
     fleet.reconcile()
     fleet.remove("web.yaml")
 
-    with pytest.raises(PassRefused, match="has no spec files, but 1 pipelines are active"):
+    with pytest.raises(PassRefused, match="has no spec files, but 1 pipeline is active"):
         fleet.reconcile()
     assert fleet.pipeline("web").status is PipelineStatus.ACTIVE
+
+    allowed = fleet.reconcile(allow_prune=True)
+    assert allowed.exit_code == 0
+    assert fleet.engine.registry.load().current_by_name() == {}
+    assert fleet.workflow_state("acme/web") is WorkflowState.DISABLED_MANUALLY
 
 
 def test_idle_pass_costs_no_counted_requests(fleet: Fleet) -> None:
@@ -302,3 +307,16 @@ def test_examples_idle_pass_is_free(tmp_path: Path) -> None:
     assert idle_code == 0
     assert idle["actions"] == []
     assert idle["summary"]["github_requests"] == {"counted": 0, "not_modified": 7}
+
+
+def test_audit_matches_registry(fleet: Fleet) -> None:
+    fleet.write("web.yaml", spec("web", "acme/web"))
+    fleet.write("docs.yaml", spec("docs", "acme/docs", ".github/workflows/publish.yml"))
+    fleet.reconcile()
+
+    records = fleet.engine.audit.read()
+    registered = {r.pipeline_name: r.pipeline_id for r in records if r.action == "register"}
+    current = {name: p.pipeline_id for name, p in fleet.engine.registry.load().current_by_name().items()}
+    assert registered == current
+    assert [r.action for r in records if r.pipeline_name == "docs"] == ["enable_workflow", "register"]
+    assert all(r.actor.startswith("file:") for r in records)

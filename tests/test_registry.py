@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import re
 import stat
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from ccm.pipeline import Pipeline, PipelineMetrics, PipelineStatus
+from ccm.registry.files import list_backups
 from ccm.registry import (
     Registry,
     RegistryCorruptError,
@@ -91,7 +93,8 @@ def run_script(source: str, *arguments: str) -> subprocess.CompletedProcess[str]
 
 
 def backups(state_dir: Path) -> list[Path]:
-    return sorted((state_dir / "backups").iterdir())
+    """Return the backups oldest first, in the order the registry itself reads them."""
+    return list(reversed(list_backups(state_dir / "backups")))
 
 
 def aside_copies(state_dir: Path) -> list[Path]:
@@ -215,7 +218,7 @@ def test_file_modes(tmp_path: Path) -> None:
     assert mode(state_dir / "backups") == 0o700
     assert mode(state_dir / "pipelines.json") == 0o600
     assert mode(state_dir / "pipelines.lock") == 0o600
-    assert [mode(path) for path in backups(state_dir)] == [0o600]
+    assert [mode(path) for path in backups(state_dir)] == [0o600, 0o600]
 
 
 def test_save_logs_count(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -238,7 +241,7 @@ def test_unchanged_save_skips_write(tmp_path: Path) -> None:
     after = (tmp_path / "pipelines.json").stat()
     assert second == first
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert not (tmp_path / "backups").exists()
+    assert len(backups(tmp_path)) == 1
 
 
 def test_save_removes_temp_files(tmp_path: Path) -> None:
@@ -248,7 +251,7 @@ def test_save_removes_temp_files(tmp_path: Path) -> None:
         tmp_path / ".pipelines.json.abc123.tmp",
         tmp_path / "backups" / ".pipelines-2026-01-05-10-30-00.json.abc123.tmp",
     ]
-    (tmp_path / "backups").mkdir()
+    (tmp_path / "backups").mkdir(exist_ok=True)
     for leftover in leftovers:
         leftover.write_text("{")
     unrelated = tmp_path / ".tokens.json.abc123.tmp"
@@ -350,17 +353,20 @@ def test_lock_excludes_process(tmp_path: Path) -> None:
 # Backups
 
 
-def test_backup_keeps_previous_file(tmp_path: Path) -> None:
+def test_backup_keeps_every_version(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     save(registry, make_data(1))
-    assert not (tmp_path / "backups").exists()
     first_content = (tmp_path / "pipelines.json").read_bytes()
+    [first_backup] = backups(tmp_path)
+    assert first_backup.read_bytes() == first_content
 
     save(registry, make_data(1, 2))
 
-    [backup] = backups(tmp_path)
-    assert BACKUP_NAME.match(backup.name)
-    assert backup.read_bytes() == first_content
+    kept = backups(tmp_path)
+    assert len(kept) == 2
+    assert all(BACKUP_NAME.match(backup.name) for backup in kept)
+    assert kept[0].read_bytes() == first_content
+    assert kept[1].read_bytes() == (tmp_path / "pipelines.json").read_bytes()
 
 
 def test_backups_bounded(tmp_path: Path) -> None:
@@ -376,14 +382,14 @@ def test_backups_bounded(tmp_path: Path) -> None:
         json.loads(path.read_text())["pipelines"]["pipe_000000000001"]["metrics"]["run_count"]
         for path in kept
     )
-    assert kept_run_counts == [3, 4, 5]
+    assert kept_run_counts == [4, 5, 6]
 
 
 def test_backup_restorable(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     first = save(registry, make_data(1))
     save(registry, make_data(1, 2))
-    [backup] = backups(tmp_path)
+    backup = backups(tmp_path)[0]
 
     os.replace(backup, tmp_path / "pipelines.json")
 
@@ -435,16 +441,17 @@ def test_corrupt_file_restores_backup(
     reason: str,
 ) -> None:
     registry = Registry(tmp_path)
-    first = save(registry, make_data(1))
-    save(registry, make_data(1, 2))
-    [backup] = backups(tmp_path)
+    save(registry, make_data(1))
+    last = save(registry, make_data(1, 2))
+    backup = backups(tmp_path)[-1]
     registry_file = tmp_path / "pipelines.json"
     bad_content = corrupt(registry_file.read_bytes())
     registry_file.write_bytes(bad_content)
 
     loaded = registry.load()
 
-    assert loaded == first
+    # The newest backup is the last save itself, so recovery loses nothing.
+    assert loaded == last
     assert registry_file.read_bytes() == backup.read_bytes()
     [aside] = aside_copies(tmp_path)
     assert aside.read_bytes() == bad_content
@@ -455,7 +462,7 @@ def test_corrupt_file_restores_backup(
             f"restored the backup {backup}.",
         )
     ]
-    assert Registry(tmp_path).load() == first
+    assert Registry(tmp_path).load() == last
 
 
 @pytest.mark.parametrize(("corrupt", "reason"), CORRUPTIONS)
@@ -464,6 +471,7 @@ def test_corrupt_file_without_backup_raises(
 ) -> None:
     registry = Registry(tmp_path)
     save(registry, make_data(1))
+    shutil.rmtree(tmp_path / "backups")
     registry_file = tmp_path / "pipelines.json"
     bad_content = corrupt(registry_file.read_bytes())
     registry_file.write_bytes(bad_content)
@@ -495,16 +503,16 @@ def test_corrupt_file_copied_once(tmp_path: Path) -> None:
 
 def test_invalid_backup_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     registry = Registry(tmp_path)
-    first = save(registry, make_data(1))
-    save(registry, make_data(1, 2))
+    save(registry, make_data(1))
+    second = save(registry, make_data(1, 2))
     save(registry, make_data(1, 2, 3))
-    older, newer = sorted(backups(tmp_path), key=lambda path: path.stat().st_mtime_ns)
+    older, newer = backups(tmp_path)[-2:]
     newer.write_text("")
     (tmp_path / "pipelines.json").write_text("")
 
     loaded = registry.load()
 
-    assert loaded == first
+    assert loaded == second
     assert [(r.levelname, r.getMessage()) for r in caplog.records][0] == (
         "WARNING",
         f"Skipping the invalid backup {newer}: the file is empty.",
@@ -515,6 +523,7 @@ def test_invalid_backup_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture
 def test_invalid_backups_raise(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     save(registry, make_data(1))
+    shutil.rmtree(tmp_path / "backups")
     save(registry, make_data(1, 2))
     [backup] = backups(tmp_path)
     backup.write_text("[]")
@@ -536,15 +545,15 @@ def test_invalid_backups_raise(tmp_path: Path) -> None:
 
 def test_missing_file_restores_backup(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     registry = Registry(tmp_path)
-    first = save(registry, make_data(1))
-    save(registry, make_data(1, 2))
-    [backup] = backups(tmp_path)
+    save(registry, make_data(1))
+    last = save(registry, make_data(1, 2))
+    backup = backups(tmp_path)[-1]
     registry_file = tmp_path / "pipelines.json"
     registry_file.unlink()
 
     loaded = registry.load()
 
-    assert loaded == first
+    assert loaded == last
     assert registry_file.read_bytes() == backup.read_bytes()
     assert aside_copies(tmp_path) == []
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
@@ -559,6 +568,7 @@ def test_missing_file_restores_backup(tmp_path: Path, caplog: pytest.LogCaptureF
 def test_missing_file_invalid_backups_raise(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     save(registry, make_data(1))
+    shutil.rmtree(tmp_path / "backups")
     save(registry, make_data(1, 2))
     [backup] = backups(tmp_path)
     backup.write_text("{}")

@@ -106,7 +106,7 @@ def test_serve_invalid_save_keeps_pipeline(serve: ServeProcess, world: tuple[San
     line = serve.log.wait_for("site-0.yaml:4", 3.0, start=mark)
 
     assert "ERROR" in line
-    assert "keep their last good spec" in line
+    assert "left as they are until the file is fixed" in line
     assert "enabled" in line
     serve.log.wait_for("pass applied", 3.0, start=mark)
     assert workflow_state(sandbox, "acme/site-0") == "active"

@@ -626,6 +626,7 @@ class GitHubClient:
             self._counts = RequestCounts(
                 sent=counts.sent + 1,
                 not_modified=counts.not_modified + (status == 304),
+                no_response=counts.no_response + (status is None),
                 by_method=by_method,
             )
 

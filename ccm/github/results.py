@@ -46,12 +46,13 @@ class RequestCounts(BaseModel):
 
     sent: int = 0
     not_modified: int = 0
+    no_response: int = Field(default=0, description="sent, but no response came (transport errors)")
     by_method: dict[str, int] = Field(default_factory=dict)
 
     @property
     def counted(self) -> int:
         """Requests that count against the rate limit: every response except a 304."""
-        return self.sent - self.not_modified
+        return self.sent - self.not_modified - self.no_response
 
     def since(self, earlier: RequestCounts) -> RequestCounts:
         """Return the requests sent after ``earlier`` was taken, such as those of one pass."""
@@ -59,6 +60,7 @@ class RequestCounts(BaseModel):
         return RequestCounts(
             sent=self.sent - earlier.sent,
             not_modified=self.not_modified - earlier.not_modified,
+            no_response=self.no_response - earlier.no_response,
             by_method={
                 method: self.by_method.get(method, 0) - earlier.by_method.get(method, 0)
                 for method in sorted(methods)

@@ -4,7 +4,8 @@ Each pipeline's actions run in plan order. A GitHub error stops the remaining ac
 pipeline only, so one bad repository never stops the pass. Permanent errors (a permission, a
 missing workflow, a refused change) mark the pipeline ``error`` with GitHub's message; temporary
 ones (GitHub down, rate limited) leave its status alone, because the next pass retries. Every
-action gets one audit line with its result.
+action gets one audit line with its result: a GitHub change when it is made, a registry change
+once the pass has saved the registry (``audit_result``, called by the pass).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _apply_pipeline(
         log = pipeline_logger(logger, context.pass_id, pipeline_id, name, action.repository)
         if failure is not None:
             result = ActionResult(action, pipeline_id, Outcome.SKIPPED, "an earlier action failed")
-            _audit(context, result)
+            audit_result(context, result)
             yield result
             continue
         try:
@@ -95,7 +96,10 @@ def _apply_pipeline(
         else:
             result = ActionResult(action, pipeline_id, Outcome.APPLIED, detail)
             log.info("%s: %s (%s -> %s)", action.kind.value, action.reason, action.before, action.after)
-        _audit(context, result)
+        # A registry change exists only once the registry is saved, so the pass audits it after
+        # the save. A GitHub change, or a failure, is audited at once.
+        if action.kind.calls_github or result.outcome is not Outcome.APPLIED:
+            audit_result(context, result)
         yield result
 
 
@@ -196,7 +200,7 @@ def _mark_failed(
     )
 
 
-def _audit(context: ApplyContext, result: ActionResult) -> None:
+def audit_result(context: ApplyContext, result: ActionResult) -> None:
     action = result.action
     actor = context.actor
     if actor is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from ccm.github.client import GitHubClient
-from ccm.github.errors import Forbidden, GitHubError, NotFound
+from ccm.github.errors import Forbidden, GitHubError, NotFound, Unauthorized
 from ccm.reconcile.state import Access, ObservedState, RepositoryObservation
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,16 @@ def observe(
 
 
 def observe_repository(client: GitHubClient, repository: str, with_runs: bool) -> RepositoryObservation:
-    """Observe one repository; GitHub errors become the observation's ``access``, never raise."""
+    """Observe one repository; GitHub errors become the observation's ``access``.
+
+    Raises ``Unauthorized`` (a token GitHub rejects), which no single repository explains.
+    """
     try:
         workflows = client.list_workflows(repository)
         runs = client.list_runs(repository, per_page=RUNS_PER_REPOSITORY) if with_runs else None
+    except Unauthorized:
+        # A rejected token fails every repository alike; the pass stops with GitHub's message.
+        raise
     except NotFound as error:
         logger.warning("repository %s is not accessible: %s", repository, error)
         return RepositoryObservation(repository=repository, access=Access.NOT_FOUND, detail=str(error))

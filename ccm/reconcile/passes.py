@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ccm.logcontext import ContextAdapter
 from ccm.pipeline import Pipeline, PipelineStatus, utc_now
 from ccm.reconcile.actions import Plan
-from ccm.reconcile.apply import ActionResult, ApplyContext, Outcome, apply_plan
+from ccm.reconcile.apply import ActionResult, ApplyContext, Outcome, apply_plan, audit_result
 from ccm.reconcile.engine import Engine
 from ccm.reconcile.observe import observe
 from ccm.reconcile.plan import PlanOptions, plan
@@ -66,6 +66,11 @@ class PassResult:
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
     @property
+    def converged(self) -> bool:
+        """Whether every pipeline matches its spec: nothing planned, held, refused or invalid."""
+        return self.plan.in_sync and not self.plan.held and not self.spec_errors
+
+    @property
     def exit_code(self) -> int:
         """0 in sync (or converged), 2 changes pending in a dry run, 1 on any error.
 
@@ -110,6 +115,9 @@ def run_pass(engine: Engine, request: PassRequest) -> PassResult:
             results = apply_plan(result.plan, pipelines, context)
             if results:
                 engine.registry.save(RegistryData(pipelines=pipelines, last_updated=data.last_updated))
+            for applied in results:
+                if not applied.action.kind.calls_github and applied.outcome is Outcome.APPLIED:
+                    audit_result(context, applied)
             result = PassResult(**{**result.__dict__, "results": tuple(results), "pipelines": pipelines})
     engine.client.save()
 
@@ -134,7 +142,7 @@ def run_pass(engine: Engine, request: PassRequest) -> PassResult:
 def _load_desired(engine: Engine) -> SpecSet:
     specs = load_specs(engine.settings.specs_dir)
     for error in specs.errors:
-        logger.error("invalid spec, its pipelines keep their last good spec: %s", error)
+        logger.error("invalid spec; its pipelines are left as they are until the file is fixed: %s", error)
     return specs
 
 
@@ -153,12 +161,13 @@ def _plan_pass(
     desired = _desired(specs)
     has_spec_files = bool(specs.specs or specs.broken_files)
     active = [p for p in known.values() if p.is_current and p.status is PipelineStatus.ACTIVE]
-    if not has_spec_files and active and request.scope is None:
+    if not has_spec_files and active and request.scope is None and not request.allow_prune:
+        noun = "pipeline is" if len(active) == 1 else "pipelines are"
         raise PassRefused(
             f"The pipelines directory {engine.settings.specs_dir} has no spec files, but "
-            f"{len(active)} pipelines are active. ccm does not read an empty directory as an "
-            "instruction to tear everything down: restore the spec files, or remove pipelines "
-            "one at a time."
+            f"{len(active)} {noun} active. ccm does not read an empty directory as an "
+            "instruction to tear everything down: restore the spec files, or run again with "
+            "--allow-prune to tear them all down on purpose."
         )
 
     scope = _effective_scope(request, desired, known)

@@ -198,12 +198,25 @@ def _plan_pipeline(
     for file in (record.source.file if record and record.source else None, spec_file):
         if file is not None and file in desired.broken_files:
             return _hold(
-                name, pipeline_id, f"spec file {file} is invalid; keeping the last good spec"
+                name,
+                pipeline_id,
+                f"The spec file {file} is invalid, so this pipeline is left as it is until the "
+                "file is fixed.",
             )
 
     spec = desired.specs.get(name)
     if spec is None:
         assert record is not None, "every planned name has a spec or a current record"
+        # A spec renamed into a file that is also broken looks like a removed spec, so nothing
+        # is torn down while any spec file is invalid.
+        if desired.broken_files:
+            files = ", ".join(sorted(desired.broken_files))
+            return _hold(
+                name,
+                pipeline_id,
+                f"No valid spec names this pipeline, but the invalid spec file(s) {files} may "
+                "still declare it, so it is not torn down until they are fixed.",
+            )
         return _plan_teardown(record, observed, claimed)
     return _plan_spec(spec, spec_file, record, observed)
 

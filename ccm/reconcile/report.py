@@ -33,7 +33,7 @@ def pass_to_json(result: PassResult, github_label: str) -> dict[str, Any]:
         "pass_id": result.pass_id,
         "dry_run": result.dry_run,
         "github": github_label,
-        "in_sync": result.plan.in_sync and not result.spec_errors,
+        "in_sync": result.converged,
         "actions": actions,
         "held": [h.model_dump() for h in result.plan.held],
         "refusal": result.plan.refusal,

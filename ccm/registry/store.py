@@ -97,8 +97,8 @@ class Registry:
     def save(self, data: RegistryData) -> RegistryData:
         """Write ``data`` with a fresh ``last_updated`` and return the snapshot as written.
 
-        The previous file is kept as a backup first. When only ``last_updated`` would change,
-        nothing is written and the current snapshot is returned.
+        The new version is also kept as a timestamped backup. When only ``last_updated`` would
+        change, nothing is written and the current snapshot is returned.
         """
         if not self._lock.held_by_current_thread:
             raise RuntimeError(
@@ -125,10 +125,13 @@ class Registry:
 
         try:
             remove_temp_files(self.state_dir, f"{REGISTRY_FILE}.")
-            if previous is not None:
-                remove_temp_files(self.backups_dir, "pipelines-")
-                backup = write_backup(self.backups_dir, previous, now)
-                logger.debug("Kept the previous registry as %s.", backup)
+            remove_temp_files(self.backups_dir, "pipelines-")
+            # Every saved version is backed up, the one being written included, so that
+            # recovering a corrupt file restores the last save and loses no registration. The
+            # backup comes first: a crash between the two leaves a backup one save ahead of the
+            # file, never behind it.
+            backup = write_backup(self.backups_dir, content, now)
+            logger.debug("Backed up the new registry version as %s.", backup)
             write_atomically(self.path, content)
             for removed in prune_backups(self.backups_dir, self.backup_count):
                 logger.debug("Deleted the old backup %s.", removed)
@@ -226,7 +229,9 @@ class Registry:
         )
 
     def _access_message(self, verb: str, error: OSError) -> str:
+        # The failing path may be a backup or a temporary file rather than the registry itself.
+        where = f" ({error.filename})" if error.filename and str(error.filename) != str(self.path) else ""
         return (
-            f"Cannot {verb} the registry {self.path}: {error.strerror}. Check that ccm runs as "
-            f"the owner of {self.state_dir} and that the disk has free space."
+            f"Cannot {verb} the registry {self.path}{where}: {error.strerror}. Check that ccm "
+            f"runs as the owner of {self.state_dir} and that the disk has free space."
         )
