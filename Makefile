@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench clean
+.PHONY: test soak demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The reliability suite with long trial counts: kills, fuzz cases and concurrent rounds.
+soak: $(STAMP)
+	CCM_SOAK=1 $(BIN)/python -m pytest -q tests/reliability
 
 demo: $(STAMP)
 	bash examples/demo.sh

@@ -9,14 +9,17 @@ settings' printable form.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from ccm.spec.yamlload import YamlSyntaxError, parse_documents
 
 SANDBOX = "sandbox"
 DEFAULT_GITHUB_URL = "https://api.github.com"
@@ -111,7 +114,9 @@ class Settings(BaseModel):
     )
     github_token_file: Path | None = None
     sandbox_seed: Path | None = Field(
-        default=None, description="YAML seed of the sandbox; None means the built-in example"
+        default=None,
+        description="YAML seed of the sandbox, required with github: sandbox; examples/sandbox.yaml "
+        "seeds the example pipelines",
     )
     github_timeout_seconds: float = Field(
         default=10.0, gt=0, description="per request; GitHub answers list calls well within it"
@@ -157,6 +162,20 @@ class Settings(BaseModel):
         default=(), description="URLs that receive alerts of failed, recovered, error and torn-down pipelines"
     )
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="per delivery attempt")
+
+    @field_validator("github")
+    @classmethod
+    def _sandbox_or_url(cls, github: str) -> str:
+        if github == SANDBOX:
+            return github
+        parts = urlsplit(github)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return github
+        raise ValueError(
+            f"{github!r} is neither 'sandbox' nor an http:// or https:// URL with a host. Give "
+            f"'sandbox' for the built-in simulator, or the GitHub REST API base URL, such as "
+            f"{DEFAULT_GITHUB_URL} or https://HOST/api/v3 for GitHub Enterprise Server"
+        )
 
     @model_validator(mode="after")
     def _backoff_range(self) -> Settings:
@@ -211,6 +230,8 @@ class Settings(BaseModel):
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     """Merge defaults, the config file, ``CCM_*`` variables and ``overrides`` (None values skip)."""
     values: dict[str, Any] = {}
+    # The source of each value, which the message of an invalid value names as the place to fix it.
+    sources: dict[str, str] = {}
     home = os.environ.get("CCM_HOME")
     config_path = os.environ.get("CCM_CONFIG")
     if config_path is None:
@@ -218,15 +239,21 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
         candidate = default / "ccm.yaml"
         config_path = str(candidate) if candidate.is_file() else None
     if config_path is not None:
-        values.update(_read_config(Path(config_path)))
+        config = _read_config(Path(config_path))
+        values.update(config)
+        sources.update(dict.fromkeys(config, f"in the config file {config_path}"))
 
     for variable, field in ENVIRONMENT_VARIABLES.items():
         if os.environ.get(variable):
             values[field] = os.environ[variable]
+            sources[field] = f"by the environment variable {variable}"
     webhooks = _webhooks_from_environment()
     if webhooks is not None:
         values["webhooks"] = webhooks
-    values.update({key: value for key, value in (overrides or {}).items() if value is not None})
+        sources["webhooks"] = "by the environment variables " + " and ".join(WEBHOOK_VARIABLES)
+    from_command_line = {key: value for key, value in (overrides or {}).items() if value is not None}
+    values.update(from_command_line)
+    sources.update(dict.fromkeys(from_command_line, "on the command line"))
 
     for key in ("state_dir", "pipelines_dir", "github_token_file", "sandbox_seed"):
         if isinstance(values.get(key), str):
@@ -234,10 +261,18 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(_describe_problem(item, sources) for item in error.errors())
         raise SettingsError(f"Invalid settings: {problems}.") from error
+
+
+def _describe_problem(item: ErrorDetails, sources: dict[str, str]) -> str:
+    """Word one validation error as ``field: message (set SOURCE)``."""
+    field = ".".join(str(part) for part in item["loc"])
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if not field:
+        return message
+    source = sources.get(str(item["loc"][0]))
+    return f"{field}: {message} (set {source})" if source else f"{field}: {message}"
 
 
 def _webhooks_from_environment() -> list[dict[str, str]] | None:
@@ -253,14 +288,48 @@ def _webhooks_from_environment() -> list[dict[str, str]] | None:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    """Read the config file: one YAML mapping of setting names, each given once."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as error:
         raise SettingsError(f"Cannot read the config file {path}: {error.strerror}.") from error
-    except yaml.YAMLError as error:
-        raise SettingsError(f"The config file {path} is not valid YAML: {error}") from error
-    if data is None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SettingsError(
+            f"The config file {path} is not UTF-8 text (byte {error.start}). Save it as UTF-8."
+        ) from error
+
+    try:
+        documents = list(parse_documents(text))
+    except YamlSyntaxError as error:
+        line = f" at line {error.position.line}" if error.position else ""
+        raise SettingsError(f"The config file {path} cannot be read{line}: {error.message}") from error
+    if not documents:
         return {}
-    if not isinstance(data, dict):
+    if len(documents) > 1:
+        raise SettingsError(
+            f"The config file {path} contains {len(documents)} YAML documents, but settings are "
+            f"one mapping. Remove the '---' line at line {documents[1].start.line}."
+        )
+    document = documents[0]
+    if document.problems:
+        problem = document.problems[0]
+        raise SettingsError(
+            f"The config file {path} is invalid at line {problem.position.line}: {problem.message}"
+        )
+    if not isinstance(document.value, dict):
         raise SettingsError(f"The config file {path} must contain a mapping of settings.")
-    return data
+
+    unknown = [key for key in document.value if key not in Settings.model_fields]
+    if unknown:
+        key = unknown[0]
+        line = document.locations[(key,)].key
+        suggestion = difflib.get_close_matches(key, list(Settings.model_fields), n=1)
+        hint = f" Did you mean {suggestion[0]}?" if suggestion else ""
+        raise SettingsError(
+            f"The config file {path} has the unknown setting {key!r}"
+            f"{f' at line {line.line}' if line else ''}.{hint} The settings are "
+            f"{', '.join(Settings.model_fields)}."
+        )
+    return document.value

@@ -35,6 +35,10 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("wrong-type", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "config": {"auto_deploy": "yes"}}}, 400, "invalid_request"),
     ("name-escapes", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "name": "../../etc/cron.d/x"}}, 400, "invalid_request"),
     ("name-dotdot", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "name": ".."}}, 400, "invalid_request"),
+    ("domain-escape-sequence", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "linked_domain": "\x1b]0;pwned\x07\x1b[31mRED"}}, 400, "invalid_request"),
+    ("domain-markup", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "linked_domain": "[red]x[/red]"}}, 400, "invalid_request"),
+    ("app-line-break", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "linked_app": "x\ny"}}, 400, "invalid_request"),
+    ("branch-escape-sequence", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "config": {"trigger_branches": ["main\x9b2J"]}}}, 400, "invalid_request"),
     ("workflow-escapes", "POST", "/api/pipelines/provision", {"json": {**EXAMPLE_BODY, "workflow_file": ".github/workflows/../../x.yml"}}, 400, "invalid_request"),
     ("body-over-limit", "POST", "/api/pipelines/provision", {"content": LARGE, "headers": JSON}, 413, "body_too_large"),
     ("chunked-over-limit", "POST", "/api/pipelines/provision", {"content": _chunks(LARGE), "headers": JSON}, 413, "body_too_large"),
@@ -79,6 +83,17 @@ def test_invalid_fields_listed(api: ApiHarness) -> None:
     assert {"field": "owner", "message": "Extra inputs are not permitted"} in problems
     assert [p["field"] for p in problems] == ["config.trigger_branches", "owner"]
     assert "'bad..name' is not a valid Git branch name" in problems[0]["message"]
+
+
+def test_free_text_fields_checked(api: ApiHarness) -> None:
+    body = {**EXAMPLE_BODY, "linked_domain": "\x1b[31mred.example", "linked_app": "x\ny"}
+    response = api.call("POST", "/api/pipelines/provision", json=body)
+
+    problems = {problem["field"]: problem["message"] for problem in response.json()["problems"]}
+    assert problems["linked_domain"].startswith(
+        "Value error, '\\x1b[31mred.example' is not a valid domain name. Domain names are labels"
+    )
+    assert problems["linked_app"].startswith("Value error, 'x\\ny' is not a valid app name. App names are")
 
 
 def test_body_limit_message(api: ApiHarness) -> None:

@@ -332,7 +332,7 @@ class TestErrors:
             (
                 None,
                 NotFound,
-                "GET /repos/acme/hidden failed with 404 Not Found: Not Found. Check the repository and "
+                "GET /repos/acme/hidden failed with 404 Not Found. Check the repository and "
                 "workflow names, and that the token can access the repository.",
             ),
             (

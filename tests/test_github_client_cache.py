@@ -135,15 +135,33 @@ class TestCacheFile:
 
     @pytest.mark.parametrize(
         "content",
-        ["{not json", "[]", '{"ccm_version": "0.1.0", "entries": []}', '{"entries": {}}', ""],
-        ids=["invalid-json", "list", "entries-not-mapping", "no-version", "empty"],
+        [
+            b"{not json",
+            b"[]",
+            b'{"ccm_version": "0.1.0", "entries": []}',
+            b'{"entries": {}}',
+            b"",
+            b"\xff\xfe\x00\x81 random bytes \xc3",
+            b"[" * 100_000,
+            b'{"ccm_version": "0.1.0", "entries": {"https://x/": {"data": 1}}}',
+        ],
+        ids=[
+            "invalid-json",
+            "list",
+            "entries-not-mapping",
+            "no-version",
+            "empty",
+            "not-utf8",
+            "nested-too-deep",
+            "entry-without-etag",
+        ],
     )
     def test_corrupt_file_discarded(
-        self, sandbox: Harness, caplog: pytest.LogCaptureFixture, content: str
+        self, sandbox: Harness, caplog: pytest.LogCaptureFixture, content: bytes
     ) -> None:
         path = cache_file(sandbox.state_dir)
         path.parent.mkdir(parents=True)
-        path.write_text(content, encoding="utf-8")
+        path.write_bytes(content)
         with sandbox.client() as github:
             listing = github.list_workflows("acme/api")
         assert len(listing.items) == 2
@@ -155,6 +173,37 @@ class TestCacheFile:
         document = json.loads(path.read_text(encoding="utf-8"))
         assert document["ccm_version"] == __version__
         assert len(document["entries"]) == 1
+
+    @pytest.mark.parametrize(
+        "data",
+        [{"unexpected": 1}, None, "text", {"total_count": "many", "workflows": []}],
+        ids=["other-fields", "null", "string", "wrong-type"],
+    )
+    def test_invalid_entry_refetched(
+        self, sandbox: Harness, caplog: pytest.LogCaptureFixture, data: object
+    ) -> None:
+        with sandbox.client() as github:
+            github.list_workflows("acme/api")
+        path = cache_file(sandbox.state_dir)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        (url,) = document["entries"]
+        document["entries"][url]["data"] = data
+        path.write_text(json.dumps(document), encoding="utf-8")
+
+        with sandbox.client() as github:
+            listing = github.list_workflows("acme/api")
+            again = github.list_workflows("acme/api")
+
+        assert len(listing.items) == 2
+        assert not listing.not_modified
+        assert again.not_modified
+        assert "If-None-Match" not in sandbox.transport.exchanges[-2][0].headers
+        assert logged(caplog, logging.WARNING) == [
+            f"Discarding the cached response of GET {url} because its data is not a valid "
+            "WorkflowPage. Sending the request without If-None-Match."
+        ]
+        rewritten = json.loads(path.read_text(encoding="utf-8"))
+        assert rewritten["entries"][url]["data"]["total_count"] == 2
 
     def test_other_version_ignored(self, sandbox: Harness, caplog: pytest.LogCaptureFixture) -> None:
         with sandbox.client() as github:

@@ -105,8 +105,8 @@ class TestPrimaryLimit:
         )
         assert str(error).endswith(
             f"please include the request ID {error.request_id}. GitHub's primary rate limit for the "
-            "core resource is used up and resets at 2026-01-01T01:00:00Z. Wait until then, or raise "
-            "the client's maximum rate limit wait to let ccm wait for it."
+            "core resource is used up and resets at 2026-01-01T01:00:00Z. Run the command again "
+            "after that time."
         )
         assert sandbox.sleeps == []
 
@@ -328,4 +328,74 @@ class TestClassification:
         assert str(error) == (
             "GET /x failed with 502 Bad Gateway: <html> Bad gateway </html>. GitHub or a proxy in front "
             "of it failed; the request can be repeated later."
+        )
+
+    @pytest.mark.parametrize(
+        ("status", "body", "expected"),
+        [
+            pytest.param(
+                503,
+                '{"message": "Service Unavailable"}',
+                "GET /x failed with 503 Service Unavailable. GitHub or a proxy in front of it failed; "
+                "the request can be repeated later.",
+                id="message-is-reason-phrase",
+            ),
+            pytest.param(
+                404,
+                '{"message": "Not Found."}',
+                "GET /x failed with 404 Not Found. Check the repository and workflow names, and that "
+                "the token can access the repository.",
+                id="reason-phrase-with-period",
+            ),
+            pytest.param(
+                503,
+                "",
+                "GET /x failed with 503 Service Unavailable. GitHub or a proxy in front of it failed; "
+                "the request can be repeated later.",
+                id="empty-body",
+            ),
+            pytest.param(
+                403,
+                '{"message": "Must have admin rights (see the docs.)"}',
+                "GET /x failed with 403 Forbidden: Must have admin rights (see the docs.) Check that "
+                "the token has the Actions permission",
+                id="period-inside-brackets",
+            ),
+            pytest.param(
+                422,
+                '{"message": "Validation Failed", "errors": ["ref is missing"]}',
+                "GET /x failed with 422 Unprocessable Entity: Validation Failed (['ref is missing']). "
+                "Check the values sent",
+                id="details-in-brackets",
+            ),
+            pytest.param(
+                409,
+                '{"message": "Cannot cancel a completed run!"}',
+                "GET /x failed with 409 Conflict: Cannot cancel a completed run! The object changed",
+                id="exclamation",
+            ),
+        ],
+    )
+    def test_message_sentences(self, status: int, body: str, expected: str) -> None:
+        error = error_from_response("GET", "/x", response(status, body, {}))
+
+        assert str(error).startswith(expected)
+        assert ".)." not in str(error)
+        assert ".." not in str(error)
+
+    def test_primary_limit_sentence(self) -> None:
+        # GitHub's own message of an exhausted primary limit ends in a period inside brackets.
+        body = (
+            '{"message": "API rate limit exceeded for user ID 1. (But here\'s the good news: '
+            'Authenticated requests get a higher rate limit. Check out the documentation for more details.)"}'
+        )
+        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1767225700"}
+
+        error = error_from_response("GET", "/x", response(403, body, headers))
+
+        assert str(error) == (
+            "GET /x failed with 403 Forbidden: API rate limit exceeded for user ID 1. (But here's the "
+            "good news: Authenticated requests get a higher rate limit. Check out the documentation for "
+            "more details.) GitHub's primary rate limit for the core resource is used up and resets at "
+            "2026-01-01T00:01:40Z. Run the command again after that time."
         )

@@ -170,6 +170,16 @@ def test_live_needs_terminal(examples: Path) -> None:
     assert "pass --once to print one frame" in " ".join(result.stderr.split())
 
 
+@pytest.mark.parametrize("interval", ["0", "-1", "nan", "inf"])
+def test_interval_rejected(tmp_path: Path, interval: str) -> None:
+    result = ccm(tmp_path, "monitor", "--once", "--interval", interval)
+
+    assert result.returncode == 2
+    assert " ".join(result.stderr.split()) == (
+        f"--interval must be a finite number of seconds greater than 0, not {float(interval):g}."
+    )
+
+
 class Terminal:
     """A process on a pseudo-terminal of a fixed size; its output is kept as plain text."""
 

@@ -166,6 +166,27 @@ def test_detail_reading() -> None:
     assert "Reading runs…" in text_of(render_dashboard(snapshot(), view, None, now=NOW))
 
 
+def test_markup_shown_as_text() -> None:
+    # Registry records and GitHub's run data are not validated like specs, so values may hold
+    # Rich markup; the dashboard must show it as written.
+    target = stats("[red]x", repository="acme/[b]y", linked_domain="[i]d", linked_app="[u]a",
+                   workflow_file=".github/workflows/[s]w.yml")
+    detail = PipelineDetail(
+        pipeline_id=target.pipeline_id,
+        runs=(RunSummary(id=42, status=RunStatus.COMPLETED, conclusion=RunConclusion.FAILURE, event="[e]push",
+                         branch="[bold]main", created_at=at(3600), duration_seconds=301),),
+        pending=(PendingAction(kind="[k]enable", reason="[r]why", before="[o]old", after="[n]new"),),
+    )
+    view = ViewState(mode=Mode.DETAIL, detail_id=target.pipeline_id)
+
+    text = text_of(render_dashboard(snapshot(pipelines=(target,)), view, detail, now=NOW))
+
+    for value in ("[red]x (", "acme/[b]y .github/workflows/[s]w.yml", "[i]d · [u]a", "[e]push", "[bold]main",
+                  "[k]enable", "[o]old -> [n]new", "[r]why"):
+        assert value in text
+    assert "╭─ [red]x " in text
+
+
 def test_confirm_prompt() -> None:
     view = ViewState(mode=Mode.CONFIRM_TRIGGER, detail_id=FLEET[0].pipeline_id)
 

@@ -333,7 +333,7 @@ RULES = [
          world(repo(workflow())),
          ((Kind.UPDATE_CONFIG, "workflow_id: null", "workflow_id: 10"),
           (Kind.MARK_ACTIVE, f"status error: {MISSING_PROBLEM}", "status active")),
-         "GitHub lists the workflow with id 10, not None.", id="error-recovered"),
+         "The record learns the workflow's id from GitHub: 10.", id="error-recovered"),
     case(wanted(make_spec()), registry(make_record(spec=DISABLED_SPEC, status=INACTIVE)),
          world(repo(workflow(WorkflowState.DISABLED_MANUALLY))),
          ((Kind.ENABLE_WORKFLOW, DISABLED, ENABLED),

@@ -189,7 +189,37 @@ def test_fault_count_and_clear(world: SandboxWorld, github: httpx.Client) -> Non
     ("fields", "message"),
     [
         pytest.param(
-            {"kind": "status"}, "a status fault needs a status from 400 to 599, not None", id="no-status"
+            {"kind": "status"}, r"a status fault needs a status from 400 to 599 \[", id="no-status"
+        ),
+        pytest.param(
+            {"kind": "status", "status": 200},
+            "a status fault needs a status from 400 to 599, not 200",
+            id="status-not-error",
+        ),
+        pytest.param(
+            {"kind": "timeout", "hold_seconds": 1e308},
+            "hold_seconds\n  Input should be less than or equal to 600",
+            id="hold-too-long",
+        ),
+        pytest.param(
+            {"kind": "timeout", "hold_seconds": float("nan")},
+            "hold_seconds\n  Input should be a finite number",
+            id="hold-nan",
+        ),
+        pytest.param(
+            {"kind": "latency", "latency_ms": 10**9},
+            "latency_ms\n  Input should be less than or equal to 600000",
+            id="latency-too-long",
+        ),
+        pytest.param(
+            {"kind": "secondary_rate_limit", "retry_after_seconds": 10**12},
+            "retry_after_seconds\n  Input should be less than or equal to 315360000",
+            id="retry-after-too-long",
+        ),
+        pytest.param(
+            {"kind": "primary_rate_limit", "reset_after_seconds": 10**12},
+            "reset_after_seconds\n  Input should be less than or equal to 315360000",
+            id="reset-too-far",
         ),
         pytest.param({"kind": "latency"}, "a latency fault needs latency_ms > 0", id="no-latency"),
         pytest.param(
@@ -273,9 +303,9 @@ def test_admin_faults(server: SandboxServer, github: httpx.Client) -> None:
 def test_admin_invalid_fault(server: SandboxServer) -> None:
     response = httpx.post(f"{server.url}/_sandbox/faults", json={"kind": "status", "status": 200})
 
-    assert response.status_code == 400
-    assert response.json()["message"].startswith(
-        "Invalid fault: 0: Value error, a status fault needs a status"
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        "Invalid fault: 0: a status fault needs a status from 400 to 599, not 200."
     )
 
 
@@ -304,4 +334,45 @@ def test_admin_skip_time(server: SandboxServer, github: httpx.Client, world: San
 
     assert skipped.json()["now"] == before + 3600
     assert github.get(f"{RUNS}/1000000001").json()["status"] == "completed"
-    assert invalid.status_code == 400
+    assert invalid.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        pytest.param(b'{"seconds": NaN}', "NaN", id="nan"),
+        pytest.param(b'{"seconds": 1e400}', "Infinity", id="overflow"),
+        pytest.param(b'{"seconds": -Infinity}', "-Infinity", id="minus-infinity"),
+        pytest.param(b'{"seconds": 315360001}', "315360001", id="over-ten-years"),
+        pytest.param(b'{"seconds": "60"}', '"60"', id="text"),
+        pytest.param(b'{"seconds": true}', "true", id="boolean"),
+        pytest.param(b"{}", "null", id="missing"),
+    ],
+)
+def test_admin_skip_rejects(server: SandboxServer, world: SandboxWorld, body: bytes, shown: str) -> None:
+    before = world.now()
+
+    response = httpx.post(f"{server.url}/_sandbox/time/skip", content=body)
+
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        f"seconds {shown} is not a number of simulated seconds from 0 to 315360000 (ten years). "
+        'Send {"seconds": N} with N in that range.'
+    )
+    assert world.now() == before
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 4e8], ids=["nan", "inf", "negative", "huge"])
+def test_skip_time_rejects(world: SandboxWorld, seconds: float) -> None:
+    with pytest.raises(ValueError, match=r"needs seconds from 0 to 315360000 \(ten years\)"):
+        world.skip_time(seconds)
+
+
+def test_admin_timeout_hold_bounded(server: SandboxServer) -> None:
+    response = httpx.post(f"{server.url}/_sandbox/faults", json={"kind": "timeout", "hold_seconds": 1e308})
+
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        "Invalid fault: 0.hold_seconds: Input should be less than or equal to 600."
+    )
+    assert httpx.get(f"{server.url}/_sandbox/faults").json() == []

@@ -107,12 +107,35 @@ def test_rate_limit_usage_persisted(tmp_path: Path) -> None:
     assert '"t"' not in path.read_text()
 
 
-def test_unreadable_world_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param(
+            b'{"format_version": 1}',
+            "is JSON but not a world this version of ccm can read (random_seed: Field required; 5 more problems)",
+            id="missing-fields",
+        ),
+        pytest.param(
+            b"[]",
+            "is JSON but not a world this version of ccm can read (the top level: Input should be a valid "
+            "dictionary or instance of WorldState)",
+            id="list",
+        ),
+        pytest.param(b"{not json", "is not valid JSON (Expecting property name enclosed in double quotes "
+                     "at line 1 column 2)", id="invalid-json"),
+        pytest.param(b"", "is not valid JSON (Expecting value at line 1 column 1)", id="empty"),
+        pytest.param(b"\xff\xfe\x00\x81", "is not valid JSON (byte 0 is not UTF-8)", id="not-utf8"),
+        pytest.param(b"[" * 100_000, "is not valid JSON (arrays or objects nest too deep)", id="nested-too-deep"),
+    ],
+)
+def test_unreadable_world_file(tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "world.json"
-    path.write_text('{"format_version": 1}', encoding="utf-8")
+    path.write_bytes(content)
 
-    with pytest.raises(StoreError, match=r"is not a world this version can read .* Delete it to start again"):
+    with pytest.raises(StoreError) as raised:
         SandboxWorld.open(seed(), path)
+
+    assert str(raised.value) == f"The sandbox world {path} {problem}. Delete it to start again from the seed."
 
 
 @pytest.fixture
@@ -185,9 +208,24 @@ def test_cli_etag_matches_in_process(cli_sandbox: tuple[subprocess.Popen[str], s
     ("arguments", "message"),
     [
         pytest.param(
-            ["--seed", "missing.yaml"], "Cannot read the sandbox seed missing.yaml", id="missing-seed"
+            ["--seed", "missing.yaml"],
+            "Cannot read the sandbox seed missing.yaml: No such file or directory. Check the --seed path.",
+            id="missing-seed",
         ),
-        pytest.param(["--time-scale", "0"], "--time-scale must be greater than 0, not 0.0.", id="zero-scale"),
+        pytest.param(
+            ["--time-scale", "0"], "--time-scale must be greater than 0 and at most 1000000, not 0.0.", id="zero-scale"
+        ),
+        pytest.param(
+            ["--time-scale", "nan"], "--time-scale must be greater than 0 and at most 1000000, not nan.", id="nan-scale"
+        ),
+        pytest.param(
+            ["--port", "99999"],
+            "--port 99999 is not a TCP port; give 0 to 65535 (0 picks a free one).",
+            id="port-too-high",
+        ),
+        pytest.param(
+            ["--port", "-1"], "--port -1 is not a TCP port; give 0 to 65535 (0 picks a free one).", id="negative-port"
+        ),
     ],
 )
 def test_cli_rejects_bad_input(tmp_path: Path, arguments: list[str], message: str) -> None:

@@ -64,12 +64,14 @@ def test_load_valid_seed(tmp_path: Path) -> None:
         ),
         pytest.param(
             "repositories:\n  - full_name: not a name\n",
-            ":2: repositories[0].full_name: String should match pattern",
+            ":2: repositories[0].full_name: 'not a name' is not a valid repository. Write it as "
+            "owner/name, such as acme/api-service.",
             id="bad-repository-name",
         ),
         pytest.param(
             "repositories:\n  - full_name: acme/x\n    workflows:\n      - {path: deploy.yml}\n",
-            ":4: repositories[0].workflows[0].path: String should match pattern",
+            ":4: repositories[0].workflows[0].path: 'deploy.yml' is not a valid workflow file. "
+            "Write the path of the workflow in its repository, such as .github/workflows/deploy.yml.",
             id="path-outside-workflows",
         ),
         pytest.param(
@@ -89,8 +91,7 @@ def test_load_valid_seed(tmp_path: Path) -> None:
             ONE_WORKFLOW + "    runs:\n"
             "      - {workflow: .github/workflows/a.yml, status: in_progress, conclusion: success,\n"
             "         started_seconds_ago: 1}\n",
-            ":5: repositories[0].runs[0]: Value error, a run with status in_progress cannot have "
-            "a conclusion;",
+            ":5: repositories[0].runs[0]: a run with status in_progress cannot have a conclusion;",
             id="in-progress-with-conclusion",
         ),
         pytest.param(
@@ -107,10 +108,44 @@ def test_load_valid_seed(tmp_path: Path) -> None:
         ),
         pytest.param(
             "defaults: {duration_seconds: [30, 10]}\n",
-            ":1: defaults.duration_seconds: Value error, [30.0, 10.0] is not a range",
+            ":1: defaults.duration_seconds: [30.0, 10.0] is not a range",
             id="inverted-duration-range",
         ),
         pytest.param("tokens: ['']\n", "tokens must not contain an empty token", id="empty-token"),
+        pytest.param(
+            "time_scale: .nan\n", ":1: time_scale: Input should be a finite number", id="nan-time-scale"
+        ),
+        pytest.param(
+            "time_scale: 1e9\n",
+            ":1: time_scale: Input should be less than or equal to 1000000",
+            id="huge-time-scale",
+        ),
+        pytest.param(
+            "defaults: {queued_seconds: .inf}\n",
+            ":1: defaults.queued_seconds: Input should be a finite number",
+            id="infinite-queue-time",
+        ),
+        pytest.param(
+            "defaults: {duration_seconds: [1, 1e300]}\n",
+            "[1.0, 1e+300] is not a range [min, max] with 0 < min <= max <= 315360000 (ten years)",
+            id="huge-duration",
+        ),
+        pytest.param(
+            "rate_limit: {window_seconds: 1e308}\n",
+            ":1: rate_limit.window_seconds: Input should be less than or equal to 315360000",
+            id="huge-window",
+        ),
+        pytest.param(
+            ONE_WORKFLOW + "    history: {count: 1000, every_seconds: 1e6}\n",
+            "count (1000) times every_seconds (1e+06) reaches back more than 315360000 seconds",
+            id="history-too-long",
+        ),
+        pytest.param(
+            ONE_WORKFLOW + "    runs:\n"
+            "      - {workflow: .github/workflows/a.yml, status: queued, started_seconds_ago: 1e12}\n",
+            "runs[0].started_seconds_ago: Input should be less than or equal to 315360000",
+            id="run-too-old",
+        ),
     ],
 )
 def test_invalid_seed_names_line_and_field(tmp_path: Path, text: str, expected: str) -> None:

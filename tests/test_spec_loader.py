@@ -252,6 +252,88 @@ BAD_INPUTS = [
         "",
         "The file is not valid UTF-8: byte 0xe9 cannot be decoded.",
     ),
+    (
+        "domain-escape-sequence",
+        VALID + 'vps:\n  linked_domain: "\\e]0;pwned\\a\\e[31mRED"\n',
+        5,
+        "vps.linked_domain",
+        "'\\x1b]0;pwned\\x07\\x1b[31mRED' is not a valid domain name. Domain names are labels of "
+        "letters, digits and hyphens separated by dots, such as topengineer.us. A label has 1 to 63 "
+        "characters and does not start or end with a hyphen, and the whole name has at most 253 "
+        "characters.",
+    ),
+    (
+        "domain-label-too-long",
+        VALID + f"vps:\n  linked_domain: {'a' * 64}.example.com\n",
+        5,
+        "vps.linked_domain",
+        "is not a valid domain name.",
+    ),
+    (
+        "domain-too-long",
+        VALID + f"vps:\n  linked_domain: {'.'.join(['a' * 60] * 5)}\n",
+        5,
+        "vps.linked_domain",
+        "is not a valid domain name.",
+    ),
+    (
+        "domain-markup",
+        VALID + 'vps:\n  linked_domain: "[red]x[/red]"\n',
+        5,
+        "vps.linked_domain",
+        "'[red]x[/red]' is not a valid domain name.",
+    ),
+    (
+        "app-line-break",
+        VALID + 'vps:\n  linked_app: "x\\ny"\n',
+        5,
+        "vps.linked_app",
+        "'x\\ny' is not a valid app name. App names are 1 to 100 letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit, such as topengineer-api.",
+    ),
+    (
+        "app-leading-dot",
+        VALID + "vps:\n  linked_app: .hidden\n",
+        5,
+        "vps.linked_app",
+        "'.hidden' is not a valid app name.",
+    ),
+    (
+        "app-too-long",
+        VALID + f"vps:\n  linked_app: {'a' * 101}\n",
+        5,
+        "vps.linked_app",
+        "is not a valid app name.",
+    ),
+    (
+        "requester-escape",
+        VALID + 'vps:\n  requested_by: "ops\\e[2J"\n',
+        5,
+        "vps.requested_by",
+        "'ops\\x1b[2J' is not a valid requester. Write 1 to 100 printable ASCII characters (letters, "
+        "digits, spaces and punctuation), such as vps-manager.",
+    ),
+    (
+        "requester-empty",
+        VALID + 'vps:\n  requested_by: ""\n',
+        5,
+        "vps.requested_by",
+        "'' is not a valid requester.",
+    ),
+    (
+        "branch-c1-control",
+        VALID + 'config:\n  trigger_branches: ["main\\x9b31m"]\n',
+        5,
+        "config.trigger_branches",
+        "'main\\x9b31m' is not a valid Git branch name.",
+    ),
+    (
+        "branch-delete-character",
+        VALID + 'config:\n  trigger_branches: ["main\\x7f"]\n',
+        5,
+        "config.trigger_branches",
+        "'main\\x7f' is not a valid Git branch name.",
+    ),
 ]
 
 

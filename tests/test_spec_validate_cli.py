@@ -89,3 +89,21 @@ def test_validate_empty_directory(tmp_path: Path) -> None:
 
     assert result.returncode == 0
     assert result.stdout == f"No specs in {tmp_path}.\n"
+
+
+def test_validate_shows_values_as_text(tmp_path: Path) -> None:
+    directory = tmp_path / "specs"
+    directory.mkdir()
+    text = VALID.format(name="api") + 'vps:\n  linked_domain: "\\e]0;pwned\\a\\e[31mRED"\n  linked_app: "[red]x[/red]"\n'
+    (directory / "[bold]api.yaml").write_text(text, encoding="utf-8")
+
+    result = run_ccm("validate", str(directory), home=tmp_path)
+
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        "[bold]api.yaml:5: vps.linked_domain: '\\x1b]0;pwned\\x07\\x1b[31mRED' is not a valid domain name."
+    )
+    assert lines[1].startswith("[bold]api.yaml:6: vps.linked_app: '[red]x[/red]' is not a valid app name.")

@@ -45,7 +45,8 @@ SPECS = [
         name="text",
         repository="acme/t",
         workflow_file=".github/workflows/t.yml",
-        vps=VpsLink(linked_app=" café ", linked_domain="~", requested_by="'quoted' \"both\""),
+        config=PipelineConfig(trigger_branches=["café", "null"]),
+        vps=VpsLink(linked_app="017", linked_domain="on", requested_by=" 'quoted' \"both\" "),
     ),
 ]
 

@@ -8,17 +8,31 @@ not parse and for a body that does not validate, unknown fields included, with e
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from bottle import BaseRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ccm.api.errors import ApiError, ErrorCode
-from ccm.spec.models import NAME_PATTERN, REPOSITORY_PATTERN, WORKFLOW_FILE_PATTERN, PipelineConfig
+from ccm.spec.models import (
+    NAME_PATTERN,
+    REPOSITORY_PATTERN,
+    WORKFLOW_FILE_PATTERN,
+    AppName,
+    DomainName,
+    PipelineConfig,
+)
 
 # A provision body is under 1 KiB; 64 KiB bounds the memory a request can take.
 MAX_BODY_BYTES = 64 * 1024
 _READ_CHUNK_BYTES = 16 * 1024
+# The deepest body the API documents is three levels (body, config, trigger_branches). Python's
+# JSON parser recurses once per level and raises RecursionError near 1,000, which a 64 KiB body
+# of brackets reaches, so deeper bodies are rejected before parsing.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 
@@ -35,8 +49,8 @@ class ProvisionRequest(_Body):
     repo: str = Field(pattern=REPOSITORY_PATTERN.pattern, examples=["owner/topengineer-api"])
     workflow_file: str = Field(pattern=WORKFLOW_FILE_PATTERN.pattern, examples=[".github/workflows/deploy.yml"])
     config: PipelineConfig = Field(default_factory=PipelineConfig)
-    linked_domain: str | None = Field(default=None, max_length=253, examples=["topengineer.us"])
-    linked_app: str | None = Field(default=None, max_length=100, examples=["topengineer-api"])
+    linked_domain: DomainName | None = None
+    linked_app: AppName | None = None
     name: str | None = Field(
         default=None,
         pattern=NAME_PATTERN.pattern,
@@ -144,11 +158,20 @@ def _too_large(size: str) -> ApiError:
 
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ApiError(
             400, ErrorCode.INVALID_JSON, f"The request body is not UTF-8 text (byte {error.start}). Send UTF-8 JSON."
         ) from error
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400,
+            ErrorCode.INVALID_JSON,
+            f"The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels; the "
+            "documented bodies need three. Send a JSON object with the documented fields.",
+        )
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
     except ValueError as error:
         raise ApiError(400, ErrorCode.INVALID_JSON, f"The request body is not valid JSON: {error}.") from error
     if not isinstance(data, dict):
@@ -159,6 +182,15 @@ def _parse(raw: bytes) -> dict[str, Any]:
             f"The request body is a JSON {kind}; send a JSON object with the documented fields.",
         )
     return data
+
+
+def _nesting_depth(text: str) -> int:
+    """Return how deep arrays and objects nest in ``text``, ignoring brackets inside strings."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -49,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        print_error(f"--interval must be greater than 0 seconds, not {args.interval:g}.")
+    if not 0 < args.interval < math.inf:
+        print_error(f"--interval must be a finite number of seconds greater than 0, not {args.interval:g}.")
         return 2
     if args.svg is not None and not args.once:
         print_error("--svg saves a single frame; add --once.")

@@ -15,6 +15,8 @@ from ccm.pipeline import Pipeline, PipelineStatus
 from ccm.registry import Registry, RegistryError
 from ccm.settings import SettingsError
 
+# "pipe_" and 12 hex digits.
+_ID_WIDTH = 17
 _STATUS_STYLE = {
     PipelineStatus.ACTIVE: ("✓ active", "green"),
     PipelineStatus.ERROR: ("✗ error", "red"),
@@ -51,18 +53,25 @@ def run_pipelines(args: argparse.Namespace) -> int:
 
 
 def render_pipelines(pipelines: list[Pipeline]) -> Table:
+    """Return the table of ``pipelines``; every value is plain text, never Rich markup."""
+    # Ids are copied into other commands, so their column is never wrapped or cut. On a narrow
+    # terminal the other columns fold their values onto more lines, the reason first because it
+    # is the longest, and cut nothing.
     table = Table(title=f"{len(pipelines)} pipelines", title_justify="left")
-    for column in ("pipeline", "id", "status", "repository", "workflow", "domain", "reason"):
-        table.add_column(column)
+    table.add_column("pipeline", overflow="fold")
+    table.add_column("id", no_wrap=True, min_width=_ID_WIDTH)
+    table.add_column("status", no_wrap=True)
+    for column in ("repository", "workflow", "domain", "reason"):
+        table.add_column(column, overflow="fold")
     for pipeline in pipelines:
         label, style = _STATUS_STYLE[pipeline.status]
         table.add_row(
-            pipeline.name,
-            pipeline.pipeline_id,
+            Text(pipeline.name),
+            Text(pipeline.pipeline_id),
             Text(label, style=style),
-            pipeline.repository,
-            pipeline.workflow_file.removeprefix(".github/workflows/"),
-            pipeline.vps_integration.linked_domain or "",
-            pipeline.status_reason or "",
+            Text(pipeline.repository),
+            Text(pipeline.workflow_file.removeprefix(".github/workflows/")),
+            Text(pipeline.vps_integration.linked_domain or ""),
+            Text(pipeline.status_reason or ""),
         )
     return table

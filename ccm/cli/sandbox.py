@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from ccm.github.sandbox import SandboxServer, SandboxWorld, SeedError, StoreError, load_seed
+from ccm.github.sandbox.seed import MAX_TIME_SCALE
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,14 +33,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        print(f"--port {args.port} is not a TCP port; give 0 to 65535 (0 picks a free one).", file=sys.stderr)
+        return 2
     try:
         seed = load_seed(args.seed)
     except SeedError as error:
-        print(error, file=sys.stderr)
+        hint = " Check the --seed path." if isinstance(error.__cause__, OSError) else ""
+        print(f"{error}{hint}", file=sys.stderr)
         return 2
     if args.time_scale is not None:
-        if args.time_scale <= 0:
-            print(f"--time-scale must be greater than 0, not {args.time_scale}.", file=sys.stderr)
+        # Written so that NaN, which every comparison rejects, fails the check too.
+        if not 0 < args.time_scale <= MAX_TIME_SCALE:
+            print(
+                f"--time-scale must be greater than 0 and at most {MAX_TIME_SCALE:.0f}, not {args.time_scale}.",
+                file=sys.stderr,
+            )
             return 2
         seed = seed.model_copy(update={"time_scale": args.time_scale})
 

@@ -129,9 +129,15 @@ class ResponseCache:
             self._entries = OrderedDict(self._read())
         return self._entries
 
+    def discard(self, url: str) -> None:
+        """Drop the entry of ``url``, such as one whose data no longer parses."""
+        with self._lock:
+            if self._loaded().pop(url, None) is not None:
+                self._dirty = True
+
     def _read(self) -> dict[str, CacheEntry]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         except OSError as error:
@@ -142,9 +148,11 @@ class ResponseCache:
             )
             return {}
 
+        # UnicodeDecodeError and JSONDecodeError are ValueErrors. RecursionError comes from
+        # JSON nested deeper than the parser's recursion allows.
         try:
-            cache_file = _CacheFile.model_validate(json.loads(text))
-        except (ValueError, ValidationError) as error:
+            cache_file = _CacheFile.model_validate(json.loads(raw.decode("utf-8")))
+        except (ValueError, ValidationError, RecursionError) as error:
             logger.warning(
                 "Discarding the corrupt GitHub response cache %s (%s). Starting with an empty "
                 "cache; it is rewritten on the next save.",

@@ -456,13 +456,14 @@ class GitHubClient:
         """GET ``url`` conditionally and parse it into ``model``, from the cache on a 304."""
         full_url = str(self._http.build_request("GET", url, params=params).url)
         cached = self._cache.get(self._cache_key(full_url))
-        headers = {"If-None-Match": cached.etag} if cached is not None else {}
+        cached_value = self._cached_value(full_url, cached, model) if cached is not None else None
+        headers = {"If-None-Match": cached.etag} if cached is not None and cached_value is not None else {}
 
         def attempt() -> _Fetched[ModelT]:
             response = self._send("GET", full_url, headers=headers)
-            if response.status_code == 304 and cached is not None:
+            if response.status_code == 304 and cached is not None and cached_value is not None:
                 next_url = self._from_cache_key(cached.next_url) if cached.next_url else None
-                return _Fetched(model.model_validate(cached.data), next_url, True)
+                return _Fetched(cached_value, next_url, True)
 
             value = self._parse(response, model)
             next_link = response.links.get("next", {}).get("url")
@@ -477,6 +478,23 @@ class GitHubClient:
             return _Fetched(value, next_link, False)
 
         return self._call(attempt)
+
+    def _cached_value(self, full_url: str, cached: CacheEntry, model: type[ModelT]) -> ModelT | None:
+        """Parse a cached entry into ``model``; drop the entry and return None if it does not parse.
+
+        A cache file edited by hand, or damaged on disk, must cost a full GET, never a failed read.
+        """
+        try:
+            return model.model_validate(cached.data)
+        except ValidationError:
+            logger.warning(
+                "Discarding the cached response of GET %s because its data is not a valid %s. "
+                "Sending the request without If-None-Match.",
+                full_url,
+                model.__name__.lstrip("_"),
+            )
+            self._cache.discard(self._cache_key(full_url))
+            return None
 
     def _cache_key(self, url: str) -> str:
         if url.startswith(self._base_url):

@@ -63,7 +63,7 @@ def connect(settings: Settings) -> Iterator[GitHubTarget]:
 
 def open_sandbox_world(settings: Settings) -> SandboxWorld:
     """Resume the sandbox world kept in the state directory, or start one from the seed."""
-    from ccm.github.sandbox import SandboxWorld, SeedError, load_seed
+    from ccm.github.sandbox import SandboxWorld, SeedError, StoreError, load_seed
 
     if settings.sandbox_seed is None:
         raise SettingsError(
@@ -73,6 +73,14 @@ def open_sandbox_world(settings: Settings) -> SandboxWorld:
     try:
         seed = load_seed(Path(settings.sandbox_seed))
     except SeedError as error:
+        if isinstance(error.__cause__, OSError):
+            raise SettingsError(
+                f"{error} Check the seed path, set by --sandbox-seed, CCM_SANDBOX_SEED or "
+                "sandbox_seed in the config file."
+            ) from error
         raise SettingsError(str(error)) from error
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return SandboxWorld.open(seed, settings.state_dir / SANDBOX_WORLD_FILE)
+    try:
+        return SandboxWorld.open(seed, settings.state_dir / SANDBOX_WORLD_FILE)
+    except StoreError as error:
+        raise SettingsError(str(error)) from error

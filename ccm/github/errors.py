@@ -214,8 +214,11 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Git
     status = response.status_code
     message, documentation_url = _github_message(response)
     request_id = response.headers.get("x-github-request-id")
-    # GitHub's messages may end with a period; the sentences below add their own.
-    failed = f"{method} {path} failed with {status} {response.reason_phrase}: {message.rstrip('.')}"
+    failed = f"{method} {path} failed with {status} {response.reason_phrase}"
+    # GitHub's message is often the reason phrase again ("Not Found"), which adds nothing.
+    if message and message.rstrip(".").lower() != response.reason_phrase.lower():
+        failed += f": {message}"
+    failed = _end_sentence(failed)
     common: dict[str, Any] = {
         "status": status,
         "request_id": request_id,
@@ -230,26 +233,37 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Git
             resource = response.headers.get("x-ratelimit-resource", "core")
             when = _format_time(reset_at) if reset_at else "an unknown time"
             text = (
-                f"{failed}. GitHub's primary rate limit for the {resource} resource is used up "
-                f"and resets at {when}. Wait until then, or raise the client's maximum rate "
-                "limit wait to let ccm wait for it."
+                f"{failed} GitHub's primary rate limit for the {resource} resource is used up "
+                f"and resets at {when}. Run the command again after that time."
             )
         else:
             wait = f"{retry_after:g} s" if retry_after is not None else "at least a minute"
             text = (
-                f"{failed}. GitHub's secondary rate limit rejected the request; retry after "
+                f"{failed} GitHub's secondary rate limit rejected the request; retry after "
                 f"{wait}, and send fewer requests at once if this repeats."
             )
         return RateLimited(text, kind=kind, reset_at=reset_at, retry_after=retry_after, **common)
 
     if status >= 500:
         return ServerError(
-            f"{failed}. GitHub or a proxy in front of it failed; the request can be repeated later.",
+            f"{failed} GitHub or a proxy in front of it failed; the request can be repeated later.",
             **common,
         )
     hint = _HINTS.get(status, "Check the request against GitHub's REST API documentation.")
     error_class = _PERMANENT_CLASSES.get(status, GitHubPermanentError)
-    return error_class(f"{failed}. {hint}", **common)
+    return error_class(f"{failed} {hint}", **common)
+
+
+def _end_sentence(text: str) -> str:
+    """Return ``text`` with a full stop added, unless it already ends a sentence.
+
+    GitHub's messages end in a period, in none, or in a period inside brackets, as in "... for
+    more details.)", which another period would turn into ".).".
+    """
+    ending = text.rstrip(")\"'")
+    if ending.endswith((".", "!", "?", "…")):
+        return text
+    return f"{text}."
 
 
 def error_from_transport(method: str, path: str, error: httpx.HTTPError) -> TransportError:

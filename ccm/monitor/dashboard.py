@@ -232,20 +232,24 @@ def render_detail(
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column()
-    facts.add_row("Pipeline", f"{stats.name} ({stats.pipeline_id})")
-    facts.add_row("Workflow", f"{stats.repository} {stats.workflow_file}")
+    # Values are wrapped in Text, because Rich would read a plain string as markup: a name such
+    # as "[red]x" must show as written.
+    facts.add_row("Pipeline", Text(f"{stats.name} ({stats.pipeline_id})"))
+    facts.add_row("Workflow", Text(f"{stats.repository} {stats.workflow_file}"))
     facts.add_row("Status", Text(label, style=colour))
     if stats.stale:
         age = "GitHub has not answered yet" if stats.age_seconds is None else f"{format_duration(stats.age_seconds)} old"
         facts.add_row("Stale", Text(f"GitHub failed on the last refresh; values are {age}", style="yellow"))
     if stats.status_reason:
         facts.add_row("Reason", Text(stats.status_reason, style=colour))
-    facts.add_row("Domain · App", f"{stats.linked_domain or '—'} · {stats.linked_app or '—'}")
+    facts.add_row("Domain · App", Text(f"{stats.linked_domain or '—'} · {stats.linked_app or '—'}"))
     metrics = stats.metrics_24h
     facts.add_row(
         "Last 24 h",
-        f"{metrics.run_count} runs, {metrics.success_count} succeeded, {metrics.failure_count} failed, "
-        f"mean duration {format_duration(metrics.avg_duration_seconds)}",
+        Text(
+            f"{metrics.run_count} runs, {metrics.success_count} succeeded, {metrics.failure_count} failed, "
+            f"mean duration {format_duration(metrics.avg_duration_seconds)}"
+        ),
     )
     health = Text(f"{stats.health_score:.1f}", style=health_style(stats.health_score))
     facts.add_row("Health", health)
@@ -261,7 +265,7 @@ def render_detail(
         parts.append(_runs_table("Last 10 runs", detail.runs, now))
         parts.append(_runs_table("Failures in the last 24 h", detail.failures, now))
         parts.append(_pending_table(detail))
-    return Panel(Group(*parts), title=stats.name, title_align="left")
+    return Panel(Group(*parts), title=Text(stats.name), title_align="left")
 
 
 def _runs_table(title: str, runs: Sequence[RunSummary], now: float) -> RenderableType:
@@ -273,12 +277,12 @@ def _runs_table(title: str, runs: Sequence[RunSummary], now: float) -> Renderabl
     for run in runs:
         result = run.conclusion.value if run.conclusion is not None else run.status.value
         table.add_row(
-            str(run.id),
+            Text(str(run.id)),
             Text(result, style=_OUTCOME_STYLE.get(result, "")),
-            run.event,
-            run.branch or "—",
-            format_age(now - run.created_at.timestamp()),
-            format_duration(run.duration_seconds),
+            Text(run.event),
+            Text(run.branch or "—"),
+            Text(format_age(now - run.created_at.timestamp())),
+            Text(format_duration(run.duration_seconds)),
         )
     return table
 
@@ -291,7 +295,7 @@ def _pending_table(detail: PipelineDetail) -> RenderableType:
     table.add_column("Change")
     table.add_column("Reason")
     for action in detail.pending:
-        table.add_row(action.kind, f"{action.before} -> {action.after}", action.reason)
+        table.add_row(Text(action.kind), Text(f"{action.before} -> {action.after}"), Text(action.reason))
     return table
 
 

@@ -430,7 +430,9 @@ def _describe_update(changes: list[FieldChange], record: Pipeline, spec: Pipelin
             f"{record.workflow_file} in {record.repository} is left as it is."
         )
     for change in changes:
-        if change.field == "workflow_id":
+        if change.field == "workflow_id" and change.recorded is None:
+            sentences.append(f"The record learns the workflow's id from GitHub: {change.wanted}.")
+        elif change.field == "workflow_id":
             sentences.append(
                 f"GitHub lists the workflow with id {change.wanted}, not {change.recorded}."
             )

@@ -52,9 +52,10 @@ def describe_error(item: ErrorDetails, located: Located | None) -> str:
         return "Input should be a valid boolean. Write true or false."
 
     # Format errors: describe the format instead of printing the regular expression.
-    if kind == "string_pattern_mismatch" and loc and loc[-1] in _FORMAT_RULES:
-        description, rule = _FORMAT_RULES[str(loc[-1])]
-        return f"{item['input']!r} is not a valid {description}. {rule}"
+    if kind == "string_pattern_mismatch" and loc:
+        described = describe_format(str(loc[-1]), item["input"])
+        if described is not None:
+            return described
 
     if kind == "list_type":
         return "Input should be a list. Write one '- item' line per entry, or [a, b]."
@@ -67,6 +68,17 @@ def describe_error(item: ErrorDetails, located: Located | None) -> str:
     if kind == "value_error":
         return _sentence(str(item["msg"]).removeprefix("Value error, "))
     return _sentence(item["msg"])
+
+
+def describe_format(field: str, value: object) -> str | None:
+    """Say that ``value`` is not a valid value of the spec field ``field``, and how to write one.
+
+    Return None for a field whose format no regular expression checks.
+    """
+    if field not in _FORMAT_RULES:
+        return None
+    description, rule = _FORMAT_RULES[field]
+    return f"{value!r} is not a valid {description}. {rule}"
 
 
 def _unknown_field_message(loc: tuple[int | str, ...]) -> str:

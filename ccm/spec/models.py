@@ -11,7 +11,7 @@ import enum
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # GitHub account names: alphanumerics and single hyphens, no hyphen at either end, 39 at most
 # (the length is checked in PipelineSpec).
@@ -22,14 +22,60 @@ REPOSITORY_PATTERN = re.compile(rf"^{_OWNER}/{_REPO}$")
 WORKFLOW_FILE_PATTERN = re.compile(r"^\.github/workflows/[A-Za-z0-9._-]+\.ya?ml$")
 # Spec names double as file names for specs written by the API, so they stay filesystem-safe.
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
-_BRANCH_FORBIDDEN = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|@\{|//)")
+# Git forbids ASCII control characters, DEL included. The C1 controls (U+0080 to U+009F) are
+# forbidden here too, because some terminals act on them as escape sequences.
+_BRANCH_FORBIDDEN = re.compile(r"(\.\.|[\x00-\x20\x7f-\x9f~^:?*\[\\]|@\{|//)")
 _BRANCH_RULES = (
     "Branch names are 1 to 255 characters without spaces, control characters, '..', '//', '@{', "
     "'~', '^', ':', '?', '*', '[' or '\\', and do not start with '/' or '-' or end with '/', '.' "
     "or '.lock'."
 )
 
+# Domain names (RFC 1123 host names): dot-separated labels of 1 to 63 letters, digits and inner
+# hyphens, 253 characters in all.
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+DOMAIN_RULES = (
+    "Domain names are labels of letters, digits and hyphens separated by dots, such as "
+    "topengineer.us. A label has 1 to 63 characters and does not start or end with a hyphen, "
+    "and the whole name has at most 253 characters."
+)
+APP_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+APP_NAME_RULES = (
+    "App names are 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+    "such as topengineer-api."
+)
+# Printable ASCII: a space, letters, digits and punctuation, and no control characters, which
+# could move the cursor or rewrite a terminal that shows the value.
+_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]+$")
+REQUESTER_RULES = (
+    "Write 1 to 100 printable ASCII characters (letters, digits, spaces and punctuation), such "
+    "as vps-manager."
+)
+
+
+def _check_domain(domain: str) -> str:
+    labels = domain.split(".")
+    if len(domain) > 253 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ValueError(f"{domain!r} is not a valid domain name. {DOMAIN_RULES}")
+    return domain
+
+
+def _check_app_name(app: str) -> str:
+    if not APP_NAME_PATTERN.match(app):
+        raise ValueError(f"{app!r} is not a valid app name. {APP_NAME_RULES}")
+    return app
+
+
+def _check_requester(requester: str) -> str:
+    if len(requester) > 100 or not _PRINTABLE_ASCII.match(requester):
+        raise ValueError(f"{requester!r} is not a valid requester. {REQUESTER_RULES}")
+    return requester
+
+
 SpecName = Annotated[str, Field(pattern=NAME_PATTERN.pattern, examples=["topengineer.us"])]
+DomainName = Annotated[str, AfterValidator(_check_domain), Field(examples=["topengineer.us"])]
+AppName = Annotated[str, AfterValidator(_check_app_name), Field(examples=["topengineer-api"])]
+Requester = Annotated[str, AfterValidator(_check_requester), Field(examples=["vps-manager"])]
 
 
 class SpecAuthor(str, enum.Enum):
@@ -72,9 +118,9 @@ class PipelineConfig(_Strict):
 class VpsLink(_Strict):
     """Where the pipeline deploys to on the VPS, as VPS Manager knows it."""
 
-    linked_domain: str | None = Field(default=None, max_length=253)
-    linked_app: str | None = Field(default=None, max_length=100)
-    requested_by: str = Field(default="operator", min_length=1, max_length=100)
+    linked_domain: DomainName | None = None
+    linked_app: AppName | None = None
+    requested_by: Requester = "operator"
 
 
 class PipelineSpec(_Strict):

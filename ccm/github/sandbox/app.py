@@ -22,6 +22,7 @@ import bottle
 from pydantic import TypeAdapter, ValidationError
 
 from ccm.github.sandbox import endpoints
+from ccm.github.sandbox.clock import MAX_SECONDS
 from ccm.github.sandbox.endpoints import Call, Endpoint, Reply
 from ccm.github.sandbox.errors import GitHubError
 from ccm.github.sandbox.faults import Fault, FaultKind
@@ -231,10 +232,11 @@ def _add_admin_routes(app: bottle.Bottle, world: SandboxWorld) -> None:
             faults = _FAULT_LIST.validate_python(data if isinstance(data, list) else [data])
         except ValidationError as error:
             problems = "; ".join(
-                f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+                f"{'.'.join(str(part) for part in item['loc']) or 'body'}: "
+                f"{str(item['msg']).removeprefix('Value error, ')}"
                 for item in error.errors()
             )
-            return admin_json(400, {"message": f"Invalid fault: {problems}."})
+            return admin_json(422, {"message": f"Invalid fault: {problems}."})
         ids = [world.faults.add(fault) for fault in faults]
         logger.info("Added sandbox faults %s", ids)
         return admin_json(201, {"ids": ids})
@@ -268,8 +270,16 @@ def _add_admin_routes(app: bottle.Bottle, world: SandboxWorld) -> None:
     def skip_time() -> bottle.HTTPResponse:
         data = read_json()
         seconds = data.get("seconds") if isinstance(data, dict) else None
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            return admin_json(400, {"message": 'Send {"seconds": N} with N >= 0 simulated seconds to skip.'})
+        # JSON numbers become int or float; NaN and Infinity, which Python's parser accepts, and
+        # 1e400, which it reads as infinity, fail the range check.
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_SECONDS:
+            return admin_json(
+                422,
+                {
+                    "message": f"seconds {json.dumps(seconds)} is not a number of simulated seconds "
+                    f'from 0 to {MAX_SECONDS:.0f} (ten years). Send {{"seconds": N}} with N in that range.'
+                },
+            )
         world.skip_time(float(seconds))
         return admin_json(200, {"now": world.now()})
 

@@ -14,6 +14,12 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# The maximum span of seconds that a seed, a fault or a time skip may give: ten years. Longer
+# spans serve no test, and values near the float limit would turn timestamps into inf or NaN,
+# which the persisted world cannot store.
+MAX_SECONDS = 10 * 365 * 86400.0
+
+
 class Clock(Protocol):
     """A source of wall time in epoch seconds."""
 

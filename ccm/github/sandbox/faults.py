@@ -22,7 +22,12 @@ import threading
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ccm.github.sandbox.clock import MAX_SECONDS
 from ccm.github.sandbox.routes import RouteKind
+
+# The maximum time a timeout fault holds a request, in wall seconds. It is longer than ccm's
+# client timeouts, and short enough that a forgotten fault does not block a server thread for hours.
+MAX_HOLD_SECONDS = 600.0
 
 
 class FaultKind(str, enum.Enum):
@@ -37,25 +42,31 @@ class FaultKind(str, enum.Enum):
 class Fault(BaseModel):
     """One injected failure and the requests it matches."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: FaultKind
     method: str | None = Field(default=None, description="HTTP method; None matches any")
     route: RouteKind | None = Field(default=None, description="route kind; None matches any")
     path_pattern: str | None = Field(default=None, description="regex searched in the path")
     count: int | None = Field(default=None, ge=1, description="requests to fire on; None: until removed")
-    latency_ms: int = Field(default=0, ge=0, description="delay of a latency fault")
+    latency_ms: int = Field(
+        default=0, ge=0, le=int(MAX_HOLD_SECONDS * 1000), description="delay of a latency fault"
+    )
     status: int | None = Field(default=None, description="status of a status or rate limit fault")
     message: str | None = Field(default=None, description="error message; default: GitHub's for the status")
     retry_after_seconds: int | None = Field(
-        default=None, ge=0, description="Retry-After of a secondary limit"
+        default=None, ge=0, le=int(MAX_SECONDS), description="Retry-After of a secondary limit"
     )
     hold_seconds: float = Field(
-        default=30.0, gt=0, description="wall seconds a timeout fault holds the request"
+        default=30.0,
+        gt=0,
+        le=MAX_HOLD_SECONDS,
+        description="wall seconds a timeout fault holds the request",
     )
     reset_after_seconds: int | None = Field(
         default=None,
         ge=0,
+        le=int(MAX_SECONDS),
         description="X-RateLimit-Reset of a primary limit fault, from now; default: the window's",
     )
 
@@ -80,7 +91,9 @@ class Fault(BaseModel):
     def _complete(self) -> Fault:
         if self.kind is FaultKind.LATENCY and self.latency_ms <= 0:
             raise ValueError("a latency fault needs latency_ms > 0")
-        if self.kind is FaultKind.STATUS and (self.status is None or not 400 <= self.status <= 599):
+        if self.kind is FaultKind.STATUS and self.status is None:
+            raise ValueError("a status fault needs a status from 400 to 599")
+        if self.kind is FaultKind.STATUS and self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"a status fault needs a status from 400 to 599, not {self.status}")
         if self.kind in (
             FaultKind.PRIMARY_RATE_LIMIT,

@@ -13,7 +13,10 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+from ccm.github.sandbox.clock import MAX_SECONDS
+from ccm.spec.messages import describe_format
 from ccm.spec.models import REPOSITORY_PATTERN, WORKFLOW_FILE_PATTERN
 
 SeedWorkflowState = Literal["active", "disabled_manually", "disabled_inactivity", "disabled_fork", "deleted"]
@@ -23,17 +26,30 @@ SeedConclusion = Literal[
 ]
 
 
+# Seed fields that have the format of a spec field, whose error message describes that format.
+_SPEC_FIELDS = {"full_name": "repository", "path": "workflow_file"}
+
+
 class SeedError(Exception):
     """A seed file that cannot be used; the message names the file, the line and the field."""
 
 
+# Simulated seconds per wall second at most: a million turns a day into under a tenth of a second.
+MAX_TIME_SCALE = 1_000_000.0
+
+
 class _Seed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every span of seconds is at most MAX_SECONDS (ten years), and NaN and infinity are
+    # rejected, because the world computes timestamps from them and saves them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_range(value: tuple[float, float] | None) -> tuple[float, float] | None:
-    if value is not None and not 0 < value[0] <= value[1]:
-        raise ValueError(f"{list(value)} is not a range [min, max] with 0 < min <= max")
+    if value is not None and not 0 < value[0] <= value[1] <= MAX_SECONDS:
+        raise ValueError(
+            f"{list(value)} is not a range [min, max] with 0 < min <= max <= {MAX_SECONDS:.0f} "
+            "(ten years)"
+        )
     return value
 
 
@@ -44,9 +60,14 @@ class RunDefaults(_Seed):
     duration_seconds: tuple[float, float] = Field(
         default=(60.0, 240.0), description="[min, max] simulated seconds a run spends in progress"
     )
-    queued_seconds: float = Field(default=5.0, ge=0, description="simulated seconds before a run starts")
+    queued_seconds: float = Field(
+        default=5.0, ge=0, le=MAX_SECONDS, description="simulated seconds before a run starts"
+    )
     cancel_seconds: float = Field(
-        default=0.0, ge=0, description="simulated seconds from a cancel request to the cancelled run"
+        default=0.0,
+        ge=0,
+        le=MAX_SECONDS,
+        description="simulated seconds from a cancel request to the cancelled run",
     )
 
     _duration = field_validator("duration_seconds")(_check_range)
@@ -56,7 +77,7 @@ class RateLimitSeed(_Seed):
     """The primary rate limit per token; GitHub's default is 5,000 requests an hour."""
 
     limit: int = Field(default=5000, ge=1, description="requests per window")
-    window_seconds: float = Field(default=3600.0, gt=0, description="wall seconds")
+    window_seconds: float = Field(default=3600.0, gt=0, le=MAX_SECONDS, description="wall seconds")
 
 
 class WorkflowSeed(_Seed):
@@ -71,7 +92,10 @@ class WorkflowSeed(_Seed):
     success_rate: float | None = Field(default=None, ge=0, le=1)
     duration_seconds: tuple[float, float] | None = None
     schedule_every_seconds: float | None = Field(
-        default=None, gt=0, description="start a push run this often (simulated seconds) while active"
+        default=None,
+        gt=0,
+        le=MAX_SECONDS,
+        description="start a push run this often (simulated seconds) while active",
     )
 
     _duration = field_validator("duration_seconds")(_check_range)
@@ -92,8 +116,12 @@ class RunSeed(_Seed):
     branch: str | None = Field(default=None, description="default: the repository's default branch")
     status: SeedRunStatus | None = None
     conclusion: SeedConclusion | None = None
-    started_seconds_ago: float = Field(ge=0, description="simulated seconds since the run was created")
-    duration_seconds: float | None = Field(default=None, gt=0, description="time in progress; default: drawn")
+    started_seconds_ago: float = Field(
+        ge=0, le=MAX_SECONDS, description="simulated seconds since the run was created"
+    )
+    duration_seconds: float | None = Field(
+        default=None, gt=0, le=MAX_SECONDS, description="time in progress; default: drawn"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RunSeed:
@@ -129,7 +157,16 @@ class HistorySeed(_Seed):
     """Completed past runs generated for every workflow of a repository."""
 
     count: int = Field(ge=0, le=1000, description="runs per workflow")
-    every_seconds: float = Field(gt=0, description="simulated seconds between two runs")
+    every_seconds: float = Field(gt=0, le=MAX_SECONDS, description="simulated seconds between two runs")
+
+    @model_validator(mode="after")
+    def _within_span(self) -> HistorySeed:
+        if self.count * self.every_seconds > MAX_SECONDS:
+            raise ValueError(
+                f"count ({self.count}) times every_seconds ({self.every_seconds:g}) reaches back "
+                f"more than {MAX_SECONDS:.0f} seconds (ten years); lower one of them"
+            )
+        return self
 
 
 class RepositorySeed(_Seed):
@@ -173,7 +210,9 @@ class RepositorySeed(_Seed):
 class SandboxSeed(_Seed):
     """The starting state and the settings of a sandbox world."""
 
-    time_scale: float = Field(default=1.0, gt=0, description="simulated seconds per wall second")
+    time_scale: float = Field(
+        default=1.0, gt=0, le=MAX_TIME_SCALE, description="simulated seconds per wall second"
+    )
     random_seed: int = Field(default=0, description="seeds run conclusions and durations")
     rate_limit: RateLimitSeed = Field(default_factory=RateLimitSeed)
     tokens: list[str] = Field(default_factory=list, description="accepted tokens; empty: any non-empty token")
@@ -233,7 +272,7 @@ def load_seed(path: Path) -> SandboxSeed:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SeedError(
-            f"Cannot read the sandbox seed {path}: {error.strerror}. Check the --seed path."
+            f"Cannot read the sandbox seed {path}: {error.strerror}."
         ) from error
     try:
         data = yaml.safe_load(text)
@@ -251,12 +290,22 @@ def load_seed(path: Path) -> SandboxSeed:
         return SandboxSeed.model_validate(data)
     except ValidationError as error:
         problems = [
-            f"{path}:{_line_of(root, item['loc'])}: {_field_name(item['loc'])}: {item['msg']}"
+            f"{path}:{_line_of(root, item['loc'])}: {_field_name(item['loc'])}: {_describe(item)}"
             for item in error.errors()
         ]
         raise SeedError(
             f"The sandbox seed {path} is invalid. Fix these fields:\n" + "\n".join(problems)
         ) from error
+
+
+def _describe(item: ErrorDetails) -> str:
+    """Word a validation error without pydantic's prefix or a raw regular expression."""
+    if item["type"] == "string_pattern_mismatch" and item["loc"]:
+        spec_field = _SPEC_FIELDS.get(str(item["loc"][-1]))
+        described = describe_format(spec_field, item["input"]) if spec_field else None
+        if described is not None:
+            return described
+    return str(item["msg"]).removeprefix("Value error, ")
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

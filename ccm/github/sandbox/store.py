@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,25 @@ class WorldState(BaseModel):
     workflows: list[WorkflowRecord]
     runs: list[SimulatedRun]
     rate_windows: list[RateWindow] = Field(default_factory=list)
+
+
+def _json_problem(error: ValueError | RecursionError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"byte {error.start} is not UTF-8"
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "arrays or objects nest too deep"
+    return str(error)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "the top level"
+    more = error.error_count() - 1
+    if more == 0:
+        return f"{field}: {first['msg']}"
+    return f"{field}: {first['msg']}; {more} more {'problem' if more == 1 else 'problems'}"
 
 
 class StoreError(Exception):
@@ -83,14 +103,24 @@ class WorldStore:
 
     def read(self) -> WorldState:
         try:
-            text = self.path.read_text(encoding="utf-8")
-            state = WorldState.model_validate_json(text)
+            raw = self.path.read_bytes()
         except OSError as error:
             raise StoreError(f"Cannot read the sandbox world {self.path}: {error.strerror}.") from error
+        # UnicodeDecodeError and JSONDecodeError are ValueErrors. RecursionError comes from JSON
+        # nested deeper than the parser's recursion allows.
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            raise StoreError(
+                f"The sandbox world {self.path} is not valid JSON ({_json_problem(error)}). "
+                "Delete it to start again from the seed."
+            ) from error
+        try:
+            state = WorldState.model_validate(data)
         except ValidationError as error:
             raise StoreError(
-                f"The sandbox world {self.path} is not a world this version can read ({error.error_count()} "
-                f"invalid fields). Delete it to start again from the seed."
+                f"The sandbox world {self.path} is JSON but not a world this version of ccm can "
+                f"read ({_first_problem(error)}). Delete it to start again from the seed."
             ) from error
         if state.format_version != FORMAT_VERSION:
             raise StoreError(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ccm.github.models import RunConclusion, RunStatus, WorkflowState
 from ccm.github.sandbox.build import build_state
-from ccm.github.sandbox.clock import Clock, SystemClock, TimeAnchor
+from ccm.github.sandbox.clock import MAX_SECONDS, Clock, SystemClock, TimeAnchor
 from ccm.github.sandbox.counters import RequestCounters
 from ccm.github.sandbox.errors import GitHubError, not_found
 from ccm.github.sandbox.faults import FaultSet
@@ -159,8 +159,11 @@ class SandboxWorld:
 
     def skip_time(self, seconds: float) -> None:
         """Move simulated time forward by ``seconds``; runs progress, wall time does not move."""
-        if seconds < 0:
-            raise ValueError(f"Simulated time cannot go back: skip_time({seconds}) needs seconds >= 0.")
+        if not 0 <= seconds <= MAX_SECONDS:
+            raise ValueError(
+                f"skip_time({seconds}) needs seconds from 0 to {MAX_SECONDS:.0f} (ten years): "
+                "simulated time cannot go back, and cannot jump further than that."
+            )
         with self._transaction():
             self._anchor = self._anchor.skipped(seconds)
             self._dirty = True
