@@ -532,7 +532,7 @@ class GitHubClient:
     def _call(self, attempt: Callable[[], ResultT]) -> ResultT:
         """Run ``attempt``, retrying temporary errors with backoff; every caller is repeat-safe."""
         backoff = tenacity.wait_exponential_jitter(
-            initial=self._options.backoff_initial_seconds,
+            multiplier=self._options.backoff_initial_seconds,
             max=self._options.backoff_max_seconds,
             jitter=self._options.backoff_initial_seconds,
         )
