@@ -57,6 +57,10 @@ class PipelineExists(ManagerError):
         self.pipeline_id = pipeline_id
 
 
+class NameTaken(ManagerError):
+    """The spec name is taken by a pipeline of another repository or workflow."""
+
+
 class PipelineNotFound(ManagerError):
     pass
 
@@ -344,14 +348,18 @@ class PipelineManager:
                     record.pipeline_id,
                 )
             if record.name == spec.name:
-                raise PipelineExists(
-                    f"The name {spec.name} is taken by the pipeline {record.pipeline_id}; "
-                    "pass another name or linked_app.",
-                    record.pipeline_id,
+                raise NameTaken(
+                    f"The name {spec.name} is taken by the pipeline {record.pipeline_id} of "
+                    f"{record.workflow_file} in {record.repository}; pass another name or linked_app."
                 )
         specs = load_specs(self.engine.settings.specs_dir)
         for other in specs.specs.values():
-            if other.workflow_key == spec.workflow_key or other.name == spec.name:
+            if other.name == spec.name and other.workflow_key != spec.workflow_key:
+                raise NameTaken(
+                    f"The name {spec.name} is taken by the spec {specs.files[other.name]} for "
+                    f"{other.workflow_file} of {other.repository}; pass another name or linked_app."
+                )
+            if other.workflow_key == spec.workflow_key:
                 raise PipelineExists(
                     f"The spec {specs.files[other.name]} already declares {other.name} for "
                     f"{other.workflow_file} of {other.repository}; it is registered on the next pass.",

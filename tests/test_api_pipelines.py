@@ -57,6 +57,21 @@ def test_provision_duplicate_conflict(api: ApiHarness) -> None:
     assert api.fingerprint() == before
 
 
+def test_provision_name_taken(api: ApiHarness) -> None:
+    api.provision()
+    before = api.fingerprint()
+    body = {**EXAMPLE_BODY, "repo": "owner/blog"}
+
+    response = api.call("POST", "/api/pipelines/provision", json=body)
+
+    # The same linked_app for another repository must not hand out the first app's pipeline.
+    assert response.status_code == 409
+    assert response.json()["error"] == "name_taken"
+    assert response.json().get("pipeline_id") is None
+    assert "pass another name or linked_app" in response.json()["detail"]
+    assert api.fingerprint() == before
+
+
 def test_provision_concurrent_once(api: ApiHarness) -> None:
     start = threading.Barrier(20)
 

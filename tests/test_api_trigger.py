@@ -89,3 +89,20 @@ def test_trigger_torn_down_conflict(api: ApiHarness) -> None:
     assert response.status_code == 409
     assert response.json()["error"] == "pipeline_torn_down"
     assert api.fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    "branch",
+    ["x\n2026-12-04 21:09:00,000 INFO forged line", "a\u0000b", "../../etc", "release..1", "-rf"],
+    ids=["newline", "nul", "dot-dot-path", "double-dot", "leading-dash"],
+)
+def test_trigger_invalid_branch_rejected(api: ApiHarness, branch: str) -> None:
+    pipeline_id = api.provision()["pipeline_id"]
+    before = api.fingerprint()
+
+    response = api.call("POST", f"/api/pipelines/{pipeline_id}/trigger", json={"branch": branch})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "is not a valid Git branch name" in response.json()["detail"]
+    assert api.fingerprint() == before

@@ -423,6 +423,21 @@ class TestRetries:
         assert f"GET /repos/acme/api/actions/workflows?per_page=100 failed with {status}" in warnings[0]
         assert warnings[1].startswith("Attempt 2 of 4 failed, retrying in ")
 
+    def test_waiting_callers_one_attempt(self, sandbox: Harness, client: GitHubClient) -> None:
+        reads = client.for_waiting_callers()
+        sandbox.fault(FaultKind.STATUS, status=502, route=RouteKind.GET_REPOSITORY)
+        with reads, pytest.raises(ServerError):
+            reads.get_repository("acme/api")
+        assert sandbox.requests(RouteKind.GET_REPOSITORY) == 1
+        assert sandbox.sleeps == []
+
+    def test_waiting_callers_share_cache(self, sandbox: Harness, client: GitHubClient) -> None:
+        client.list_workflows("acme/api")
+        with client.for_waiting_callers() as reads:
+            listing = reads.list_workflows("acme/api")
+        assert listing.not_modified
+        assert len(listing.items) == 2
+
     def test_attempts_bounded(self, sandbox: Harness, client: GitHubClient) -> None:
         sandbox.fault(FaultKind.STATUS, status=502, route=RouteKind.GET_REPOSITORY)
         with pytest.raises(ServerError) as raised:

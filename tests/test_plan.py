@@ -683,7 +683,7 @@ def test_prune_refusal_message() -> None:
 
     assert result.refusal == (
         "The plan would tear down 3 of 4 active pipelines (p1, p2, p3), which is more than half, "
-        "so nothing was torn down. Run again with --allow-prune to tear them down on purpose."
+        "so nothing was torn down. Run `ccm reconcile --allow-prune` to tear them down on purpose."
     )
     assert [h.pipeline_name for h in result.held] == ["p1", "p2", "p3"]
     assert all("--allow-prune" in h.reason for h in result.held)
@@ -696,7 +696,7 @@ def test_prune_refusal_all_names() -> None:
     assert result.refusal == (
         "The plan would tear down 7 of 7 active pipelines (p0, p1, p2, p3, p4 and 2 more), "
         "which is all of them, so nothing was torn down. "
-        "Run again with --allow-prune to tear them down on purpose."
+        "Run `ccm reconcile --allow-prune` to tear them down on purpose."
     )
 
 

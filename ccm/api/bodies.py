@@ -20,6 +20,7 @@ from ccm.spec.models import (
     REPOSITORY_PATTERN,
     WORKFLOW_FILE_PATTERN,
     AppName,
+    BranchName,
     DomainName,
     PipelineConfig,
 )
@@ -62,9 +63,7 @@ class ProvisionRequest(_Body):
 class TriggerRequest(_Body):
     """The body of ``POST /api/pipelines/{pipeline_id}/trigger``; it may be empty."""
 
-    branch: str | None = Field(
-        default=None, min_length=1, max_length=255, description="default: the first trigger branch"
-    )
+    branch: BranchName | None = Field(default=None, description="default: the first trigger branch")
     workflow_name: str | None = Field(
         default=None,
         min_length=1,

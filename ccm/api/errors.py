@@ -19,6 +19,7 @@ from ccm.manager import (
     GitHubUnavailable,
     InvalidRequest,
     ManagerError,
+    NameTaken,
     PipelineExists,
     PipelineNotFound,
     PipelineTornDown,
@@ -47,6 +48,7 @@ class ErrorCode(str, enum.Enum):
     BODY_TOO_LARGE = "body_too_large"
     PIPELINE_NOT_FOUND = "pipeline_not_found"
     PIPELINE_EXISTS = "pipeline_exists"
+    NAME_TAKEN = "name_taken"
     PIPELINE_TORN_DOWN = "pipeline_torn_down"
     SPEC_NOT_REMOVABLE = "spec_not_removable"
     REPOSITORY_REJECTED = "repository_rejected"
@@ -113,6 +115,8 @@ def api_error_from(error: Exception) -> ApiError | None:
             return ApiError(404, ErrorCode.PIPELINE_NOT_FOUND, message)
         case PipelineExists():
             return ApiError(409, ErrorCode.PIPELINE_EXISTS, message, pipeline_id=error.pipeline_id)
+        case NameTaken():
+            return ApiError(409, ErrorCode.NAME_TAKEN, message)
         case PipelineTornDown():
             return ApiError(409, ErrorCode.PIPELINE_TORN_DOWN, message)
         case SpecNotRemovable() | OperatorSpecFileError():

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Provisions wait for a reconcile pass (GitHub round trips), so reads get threads of their own.
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 16
 # Waitress buffers a whole request body before calling the app. Past this size waitress itself
 # responds 413 in plain text, and the app's own JSON 413 covers bodies between 64 KiB and this.
 WAITRESS_MAX_BODY_BYTES = 1024 * 1024

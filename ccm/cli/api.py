@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from contextlib import closing
 from types import FrameType
 from typing import Any
 
@@ -44,11 +45,11 @@ def run_api(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = settings_from_args(args)
-        with open_engine(settings) as engine:
+        with open_engine(settings) as engine, closing(engine.client.for_waiting_callers()) as reads:
             tokens = TokenStore(settings.state_dir)
             api = PipelineAPI(
                 PipelineManager(engine),
-                PipelineMonitor(engine),
+                PipelineMonitor(engine, client=reads),
                 tokens,
                 host=args.host,
                 port=args.port,

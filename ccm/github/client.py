@@ -18,6 +18,7 @@ The endpoints follow GitHub's REST API version 2022-11-28, which every request p
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import threading
@@ -109,6 +110,29 @@ class _RateLimitWaitBeyond(tenacity.stop.stop_base):
         return isinstance(error, RateLimited) and retry_state.upcoming_sleep > self._seconds
 
 
+def _http_client(
+    base_url: str, headers: dict[str, str], options: ClientOptions, transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url,
+        headers=headers,
+        timeout=httpx.Timeout(
+            connect=options.connect_timeout_seconds,
+            read=options.read_timeout_seconds,
+            write=options.write_timeout_seconds,
+            pool=options.pool_timeout_seconds,
+        ),
+        limits=httpx.Limits(
+            max_connections=options.max_connections,
+            max_keepalive_connections=options.max_connections,
+        ),
+        # GitHub returns 301 for a renamed repository. httpx drops the Authorization header
+        # when a redirect leaves the origin, so the token stays with GitHub.
+        follow_redirects=True,
+        transport=transport,
+    )
+
+
 def _repository_path(repo: str) -> str:
     owner, _, name = repo.partition("/")
     if not owner or not name or "/" in name:
@@ -173,29 +197,36 @@ class GitHubClient:
         )
         self._counts = RequestCounts()
         self._counts_lock = threading.Lock()
-        self._http = httpx.Client(
-            base_url=base_url,
-            headers={
-                "Authorization": f"Bearer {token.get_secret_value()}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": f"ccm/{__version__}",
-            },
-            timeout=httpx.Timeout(
-                connect=options.connect_timeout_seconds,
-                read=options.read_timeout_seconds,
-                write=options.write_timeout_seconds,
-                pool=options.pool_timeout_seconds,
-            ),
-            limits=httpx.Limits(
-                max_connections=options.max_connections,
-                max_keepalive_connections=options.max_connections,
-            ),
-            # GitHub returns 301 for a renamed repository. httpx drops the Authorization header
-            # when a redirect leaves the origin, so the token stays with GitHub.
-            follow_redirects=True,
-            transport=transport,
+        headers = {
+            "Authorization": f"Bearer {token.get_secret_value()}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": f"ccm/{__version__}",
+        }
+        self._http = _http_client(base_url, headers, options, transport)
+
+    def for_waiting_callers(self) -> GitHubClient:
+        """Return a client for reads that a person or an API caller waits on.
+
+        It makes one attempt with short timeouts and never waits for a rate limit, so that a
+        slow GitHub turns into a quick error (and stale values in the monitor) instead of
+        holding an API thread through every retry. It shares this client's token, response
+        cache and rate-limit tracking; close it separately.
+        """
+        options = self._options.model_copy(
+            update={
+                "max_attempts": 1,
+                "connect_timeout_seconds": min(self._options.connect_timeout_seconds, 3.0),
+                "read_timeout_seconds": min(self._options.read_timeout_seconds, 5.0),
+                "max_rate_limit_wait_seconds": 0.0,
+            }
         )
+        sibling = copy.copy(self)
+        sibling._options = options
+        sibling._counts = RequestCounts()
+        sibling._counts_lock = threading.Lock()
+        sibling._http = _http_client(str(self._http.base_url), dict(self._http.headers), options, None)
+        return sibling
 
     def __repr__(self) -> str:
         return f"GitHubClient(base_url={str(self._http.base_url)!r})"

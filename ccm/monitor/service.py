@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from ccm.github.client import MAX_PER_PAGE
+from ccm.github.client import MAX_PER_PAGE, GitHubClient
 from ccm.github.errors import GitHubError, NotFound
 from ccm.github.models import WorkflowRun
 from ccm.github.ratelimit import RateLimit
@@ -91,8 +91,12 @@ class PipelineMonitor:
         *,
         clock: Callable[[], float] = time.time,
         intervals: RefreshIntervals = RefreshIntervals(),
+        client: GitHubClient | None = None,
     ) -> None:
         self.engine = engine
+        # The API passes engine.client.for_waiting_callers(), so that a slow GitHub yields stale
+        # values quickly; the dashboard reads in the background and keeps the engine's client.
+        self.client = client if client is not None else engine.client
         self.intervals = intervals
         self._clock = clock
         self._caches: dict[str, _PipelineCache] = {}
@@ -160,7 +164,7 @@ class PipelineMonitor:
 
     @property
     def rate_limit(self) -> RateLimit | None:
-        return self.engine.client.rate_limit
+        return self.client.rate_limit
 
     def _record(self, pipeline_id: str) -> Pipeline:
         record = self.engine.registry.load().pipelines.get(pipeline_id)
@@ -193,7 +197,7 @@ class PipelineMonitor:
 
         runs: Runs
         try:
-            runs = self.engine.client.list_runs(
+            runs = self.client.list_runs(
                 record.repository, workflow=record.workflow_file, per_page=MAX_PER_PAGE, max_pages=pages
             ).items
         except NotFound as error:
@@ -227,7 +231,7 @@ class PipelineMonitor:
         tier = cache.by_branch.setdefault(branch, Tier(self.intervals.status_seconds))
         if tier.due(now):
             try:
-                listing = self.engine.client.list_runs(
+                listing = self.client.list_runs(
                     record.repository, workflow=record.workflow_file, branch=branch, per_page=MAX_PER_PAGE
                 )
                 tier.succeeded(listing.items, now)

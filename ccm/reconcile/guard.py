@@ -35,7 +35,7 @@ def check_prune(torn_down: Sequence[Pipeline], active_count: int) -> str | None:
     return (
         f"The plan would tear down {len(removed)} of {active_count} active {noun} "
         f"({_list_names(removed)}), which is {share}, so nothing was torn down. "
-        "Run again with --allow-prune to tear them down on purpose."
+        "Run `ccm reconcile --allow-prune` to tear them down on purpose."
     )
 
 

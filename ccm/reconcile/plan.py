@@ -117,7 +117,7 @@ def plan(
                     pipeline_name=outcome.prunes.name,
                     pipeline_id=outcome.prunes.pipeline_id,
                     reason="The prune guard held back this teardown. "
-                    "Run again with --allow-prune to tear it down.",
+                    "Run `ccm reconcile --allow-prune` to tear it down.",
                 )
             )
             continue

@@ -54,9 +54,10 @@ class Daemon:
     def __init__(self, engine: Engine, options: ServeOptions) -> None:
         settings = engine.settings
         self.engine = engine
+        self.reads = engine.client.for_waiting_callers()
         self.api = PipelineAPI(
             PipelineManager(engine),
-            PipelineMonitor(engine),
+            PipelineMonitor(engine, client=self.reads),
             TokenStore(settings.state_dir),
             host=options.host,
             port=options.port,
@@ -93,6 +94,7 @@ class Daemon:
                 STOP_BUDGET_SECONDS,
             )
         self.outbox.stop(timeout=max(deadline - time.monotonic(), 0.1))
+        self.reads.close()
 
     def _after_pass(self, trigger: Trigger, result: PassResult | None) -> None:
         self.notifier.check(read_runs=trigger in (Trigger.STARTUP, Trigger.RESYNC))

@@ -104,15 +104,24 @@ class PipelineConfig(_Strict):
     @classmethod
     def _valid_branches(cls, branches: list[str]) -> list[str]:
         for branch in branches:
-            if not branch or len(branch) > 255 or _BRANCH_FORBIDDEN.search(branch):
-                raise ValueError(f"{branch!r} is not a valid Git branch name. {_BRANCH_RULES}")
-            if branch.startswith(("/", "-")) or branch.endswith(("/", ".", ".lock")):
-                raise ValueError(f"{branch!r} is not a valid Git branch name. {_BRANCH_RULES}")
+            check_branch_name(branch)
         repeated = sorted({branch for branch in branches if branches.count(branch) > 1})
         if repeated:
             listed = ", ".join(map(repr, repeated))
             raise ValueError(f"trigger_branches lists {listed} more than once. Remove the repeats.")
         return branches
+
+
+def check_branch_name(branch: str) -> str:
+    """Return ``branch`` if Git accepts it as a branch name, else raise ``ValueError``."""
+    if not branch or len(branch) > 255 or _BRANCH_FORBIDDEN.search(branch):
+        raise ValueError(f"{branch!r} is not a valid Git branch name. {_BRANCH_RULES}")
+    if branch.startswith(("/", "-")) or branch.endswith(("/", ".", ".lock")):
+        raise ValueError(f"{branch!r} is not a valid Git branch name. {_BRANCH_RULES}")
+    return branch
+
+
+BranchName = Annotated[str, AfterValidator(check_branch_name)]
 
 
 class VpsLink(_Strict):

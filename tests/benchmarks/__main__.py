@@ -7,6 +7,7 @@ Markdown table, ready for docs/benchmarks.md, and the exit status is 1 when a ta
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"Unknown benchmark {', '.join(unknown)}; choose from {', '.join(available)}.", file=sys.stderr)
         return 2
+    # waitress warns each time a request waits for a worker thread, which load tests do on purpose.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     report = Report()
     started = time.monotonic()
     for name in names or available:

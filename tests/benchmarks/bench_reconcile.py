@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -80,17 +80,50 @@ def _pass(url: str, state_dir: Path, specs_dir: Path) -> _PassMeasurement:
     environment = {**os.environ, "GITHUB_TOKEN": "bench-token", "CCM_HOME": str(state_dir)}
     environment.pop("CCM_CONFIG", None)
     command = [CCM, "--github", url, "--pipelines-dir", str(specs_dir), "reconcile", "-o", "json"]
-    started = time.monotonic()
-    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = process.communicate(timeout=300)
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"ccm reconcile exited {process.returncode}: {stderr.decode()[-2000:]}")
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = json.loads(stdout)["summary"]
-    requests = summary["github_requests"]
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far, in KiB on Linux; passes only grow.
-    return _PassMeasurement(seconds, requests["counted"], requests["not_modified"], usage.ru_maxrss / 1024)
+    with tempfile.TemporaryFile() as stderr:
+        started = time.monotonic()
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=stderr)
+        peak = _PeakWatcher(process.pid)
+        stdout, _ = process.communicate(timeout=300)
+        seconds = time.monotonic() - started
+        peak_mib = peak.stop()
+        if process.returncode != 0:
+            stderr.seek(0)
+            raise RuntimeError(f"ccm reconcile exited {process.returncode}: {stderr.read().decode()[-2000:]}")
+    requests = json.loads(stdout)["summary"]["github_requests"]
+    return _PassMeasurement(seconds, requests["counted"], requests["not_modified"], peak_mib)
+
+
+class _PeakWatcher:
+    """Samples a process's VmHWM (its peak RSS since exec) every 5 ms until it exits.
+
+    getrusage and wait4 cannot be used: Linux carries a parent's peak RSS over fork and exec,
+    so every child of this large benchmark process would report at least the parent's size.
+    NOTE: growth in the last 5 ms before exit is missed, which a pass that ends by writing JSON
+    does not have.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._path = Path(f"/proc/{pid}/status")
+        self._peak_kib = 0
+        self._running = True
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while self._running:
+            try:
+                for line in self._path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self._peak_kib = max(self._peak_kib, int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+            time.sleep(0.005)
+
+    def stop(self) -> float:
+        self._running = False
+        self._thread.join()
+        return self._peak_kib / 1024
 
 
 def _write_specs(seed: SandboxSeed, specs_dir: Path) -> None:
