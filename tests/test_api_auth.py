@@ -16,6 +16,7 @@ ROUTES = [
     ("GET", f"/api/pipelines/{UNKNOWN_ID}/stats", None, False, 404),
     ("GET", f"/api/pipelines/{UNKNOWN_ID}/runs", None, False, 404),
     ("GET", "/api/drift", None, False, 200),
+    ("GET", "/metrics", None, False, 200),
     ("POST", "/api/pipelines/provision", {}, True, 400),
     ("DELETE", f"/api/pipelines/{UNKNOWN_ID}", None, True, 404),
     ("POST", f"/api/pipelines/{UNKNOWN_ID}/trigger", {}, True, 404),
@@ -51,7 +52,9 @@ def test_route_access(
 
     status, code = _expected(caller, writes, allowed_status)
     assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
+    # Prometheus scrapes /metrics as text; every other answer, errors included, is JSON.
+    expected_type = "text/plain; version=0.0.4; charset=utf-8" if status == 200 and path == "/metrics" else "application/json"
+    assert response.headers["content-type"] == expected_type
     if code is not None:
         assert response.json()["error"] == code
 

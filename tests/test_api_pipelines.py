@@ -248,3 +248,23 @@ def test_reprovision_after_teardown(api: ApiHarness) -> None:
     assert second != first
     assert api.call("GET", f"/api/pipelines/{second}").json()["status"] == "active"
     assert api.call("GET", f"/api/pipelines/{first}").json()["status"] == "inactive"
+
+
+def test_metrics_prometheus_text(api: ApiHarness) -> None:
+    pipeline_id = api.provision()["pipeline_id"]
+
+    response = api.call("GET", "/metrics", role=TokenRole.VIEWER)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = response.text.splitlines()
+    labels = f'pipeline_id="{pipeline_id}",name="topengineer-api",repository="owner/topengineer-api",domain="topengineer.us"'
+    assert f"ccm_pipeline_up{{{labels}}} 1" in lines
+    assert any(line.startswith(f"ccm_pipeline_health_score{{{labels}}} ") for line in lines)
+    assert f"ccm_pipeline_runs_in_progress{{{labels}}} 0" in lines
+    assert "ccm_reconcile_passes_total 1" in lines
+    assert "ccm_reconcile_pass_errors_total 0" in lines
+    assert 'ccm_reconcile_actions_total{outcome="failed"} 0' in lines
+    assert any(line.startswith('ccm_github_requests_total{kind="counted"} ') for line in lines)
+    assert any(line.startswith("ccm_github_rate_limit_remaining ") for line in lines)
+    assert "# TYPE ccm_reconcile_passes_total counter" in lines

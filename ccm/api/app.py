@@ -35,6 +35,7 @@ from ccm.api.openapi import openapi_json
 from ccm.api.responses import HealthResponse, ProvisionResponse, TeardownResponse
 from ccm.github.client import MAX_PER_PAGE
 from ccm.manager import PipelineManager
+from ccm.monitor.prometheus import CONTENT_TYPE, render_metrics
 from ccm.monitor.service import PipelineMonitor
 from ccm.pipeline import Pipeline, PipelineStatus
 from ccm.reconcile.passes import PassRequest, run_pass
@@ -65,6 +66,7 @@ def create_app(manager: PipelineManager, monitor: PipelineMonitor, tokens: Token
     app.route("/api/pipelines/<pipeline_id>/runs", "GET", routes.endpoint(Permission.READ, routes.runs))
     app.route("/api/pipelines/<pipeline_id>/trigger", "POST", routes.endpoint(Permission.WRITE, routes.trigger))
     app.route("/api/drift", "GET", routes.endpoint(Permission.READ, routes.drift))
+    app.route("/metrics", "GET", routes.endpoint(Permission.READ, routes.metrics))
     return app
 
 
@@ -124,6 +126,17 @@ class _Routes:
         return json_bytes_response(200, openapi_json())
 
     # -- reads ---------------------------------------------------------------------------------
+
+    def metrics(self, caller: TokenRecord) -> HTTPResponse:
+        _query(set())
+        engine = self._manager.engine
+        text = render_metrics(
+            self._monitor.get_all_pipeline_stats(),
+            engine.statistics,
+            engine.client.counts(),
+            engine.client.rate_limit,
+        )
+        return HTTPResponse(body=text.encode("utf-8"), status=200, headers={"Content-Type": CONTENT_TYPE})
 
     def list_pipelines(self, caller: TokenRecord) -> HTTPResponse:
         query = _query({"status", "domain", "app", "include_deleted"})

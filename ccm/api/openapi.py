@@ -169,6 +169,18 @@ def build_openapi() -> dict[str, Any]:
                 "Drift",
                 (*read, 409, 502, 503),
             ),
+        },        "/metrics": {
+            "get": {
+                "operationId": "getMetrics",
+                "summary": "Pipeline health, runs and ccm's own counters in the Prometheus text format",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(read),
+                },
+            },
         },
     }
     return {

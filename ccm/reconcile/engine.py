@@ -11,6 +11,26 @@ from ccm.registry import Registry
 from ccm.settings import Settings
 
 
+class PassStatistics:
+    """Counts of the passes of one process, for ``GET /metrics``. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.passes = 0
+        self.failed_passes = 0  # passes that ended with exit status 1 or raised
+        self.actions_applied = 0
+        self.actions_failed = 0
+        self.last_duration_seconds = 0.0
+
+    def record(self, *, failed: bool, applied: int, action_failures: int, duration_seconds: float) -> None:
+        with self._lock:
+            self.passes += 1
+            self.failed_passes += failed
+            self.actions_applied += applied
+            self.actions_failed += action_failures
+            self.last_duration_seconds = duration_seconds
+
+
 @dataclass(frozen=True)
 class Engine:
     settings: Settings
@@ -21,3 +41,4 @@ class Engine:
     # Serializes the applying passes of this process: a pass started by a file event, the timer or
     # an API call waits for the one in progress. The registry lock guards against other processes.
     pass_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    statistics: PassStatistics = field(default_factory=PassStatistics, compare=False, repr=False)

@@ -85,7 +85,31 @@ class PassResult:
 
 
 def run_pass(engine: Engine, request: PassRequest) -> PassResult:
-    """Load, observe, plan and (unless a dry run) apply, holding the registry lock to write."""
+    """Load, observe, plan and (unless a dry run) apply, holding the registry lock to write.
+
+    Every pass that applies is counted in ``engine.statistics``, one that raises as failed.
+    """
+    if request.dry_run:
+        return _run_pass(engine, request)
+    started = time.monotonic()
+    try:
+        result = _run_pass(engine, request)
+    except Exception:
+        engine.statistics.record(
+            failed=True, applied=0, action_failures=0, duration_seconds=time.monotonic() - started
+        )
+        raise
+    applied = sum(1 for r in result.results if r.outcome is Outcome.APPLIED)
+    engine.statistics.record(
+        failed=result.exit_code == 1,
+        applied=applied,
+        action_failures=len(result.failed),
+        duration_seconds=result.duration_seconds,
+    )
+    return result
+
+
+def _run_pass(engine: Engine, request: PassRequest) -> PassResult:
     pass_id = secrets.token_hex(4)
     log = ContextAdapter(logger, {"pass_id": pass_id})
     started = time.monotonic()
