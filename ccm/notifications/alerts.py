@@ -93,11 +93,13 @@ def status_alerts(
 def run_alerts(
     record: Pipeline, runs: Sequence[WorkflowRun], seen: PipelineSeen, now: datetime
 ) -> tuple[list[Alert], PipelineSeen]:
-    """Walk the completed runs newer than the last seen one and alert on each change of run health.
+    """Walk the completed runs newer than the last seen one: alert on every failed run, once, and
+    on the first success after a failure (recovered).
 
-    ``runs`` is newest first, as GitHub lists them. On first sight (no run seen yet) only the
-    newest decisive run counts: a failure alerts, as the first failure of the pipeline would.
-    Runs are ordered by id, so a run that completes after a newer one has been seen is ignored.
+    A failed deploy is worth a message even when the one before it failed too, so each failed run
+    alerts; the ledger's ``run_id`` makes it exactly once. ``runs`` is newest first, as GitHub
+    lists them. On first sight (no run seen yet) only the newest decisive run counts. Runs are
+    ordered by id, so a run that completes after a newer one has been seen is ignored.
     """
     decisive = [run for run in runs if run_outcome(run) in (RunOutcome.SUCCESS, RunOutcome.FAILURE)]
     if not decisive:
@@ -114,7 +116,7 @@ def run_alerts(
     alerts: list[Alert] = []
     for run in newer:
         run_health = RunHealth.PASSING if run_outcome(run) is RunOutcome.SUCCESS else RunHealth.FAILING
-        if run_health is RunHealth.FAILING and health is not RunHealth.FAILING:
+        if run_health is RunHealth.FAILING:
             alerts.append(_run_alert(AlertKind.FAILED, record, run, now))
         elif run_health is RunHealth.PASSING and health is RunHealth.FAILING:
             alerts.append(_run_alert(AlertKind.RECOVERED, record, run, now))
