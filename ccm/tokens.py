@@ -212,7 +212,7 @@ class TokenStore:
             return _TokenFile.model_validate_json(content)
         except ValidationError as error:
             raise TokenError(
-                f"The token file {self.path} is invalid ({error.error_count()} problems, first: "
+                f"The token file {self.path} is invalid ({error.error_count()} problem(s), first: "
                 f"{error.errors()[0]['msg']}). Restore it, or move it away and create new tokens "
                 "with `ccm token create`."
             ) from error

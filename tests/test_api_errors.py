@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,6 +74,48 @@ def test_bad_input(api: ApiHarness, method: str, path: str, options: dict[str, A
     assert body["error"] == code
     assert body["detail"].endswith((".", ")")), body["detail"]
     assert api.fingerprint() == before
+
+
+# (id, method, path, request options, the sentence the detail must contain)
+MESSAGES: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("duplicate-key", "POST", "/api/pipelines/provision", {"content": b'{"repo": "a/b", "repo": "c/d"}', "headers": JSON},
+     "the key 'repo' appears more than once in one object"),
+    ("duplicate-keys", "POST", "/api/pipelines/provision",
+     {"content": b'{"repo": "a/b", "repo": "c/d", "name": "x", "name": "y"}', "headers": JSON},
+     "the keys 'name', 'repo' appear more than once in one object"),
+    ("unknown-query", "GET", "/api/pipelines?state=active", {},
+     "Unknown query parameter 'state'; this endpoint accepts app, domain, include_deleted, status."),
+    ("unknown-queries", "GET", "/api/pipelines?state=active&x=1", {},
+     "Unknown query parameters 'state', 'x'; this endpoint accepts"),
+    ("query-on-bare-endpoint", "GET", "/api/drift?x=1", {},
+     "Unknown query parameter 'x'; this endpoint accepts no query parameters."),
+    ("repeated-query", "GET", "/api/pipelines?app=a&app=b", {},
+     "The query parameter 'app' must be given only once."),
+    ("wrong-method", "PUT", "/api/pipelines/{id}", {}, "PUT is not allowed on /api/pipelines/"),
+    ("unknown-token", "GET", "/api/pipelines", {"role": None, "headers": {"CCM-Token": "ccm_unknown"}},
+     "The CCM-Token header contains no valid token: it is unknown or was revoked."),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "options", "sentence"), [case[1:] for case in MESSAGES],
+                         ids=[case[0] for case in MESSAGES])
+def test_error_wording(api: ApiHarness, method: str, path: str, options: dict[str, Any], sentence: str) -> None:
+    pipeline_id = api.provision(repo="owner/blog", linked_app="blog", linked_domain="blog.example")["pipeline_id"]
+
+    response = api.call(method, path.replace("{id}", pipeline_id), **options)
+
+    detail = response.json()["detail"]
+    assert sentence in detail
+    assert ".." not in detail
+    assert not re.search(r",\S", detail.replace("', '", "")), detail
+
+
+def test_method_not_allowed_lists_methods(api: ApiHarness) -> None:
+    pipeline_id = api.provision(repo="owner/blog")["pipeline_id"]
+
+    response = api.call("PUT", f"/api/pipelines/{pipeline_id}")
+
+    assert response.json()["detail"].endswith("; use DELETE, GET.")
 
 
 def test_invalid_fields_listed(api: ApiHarness) -> None:

@@ -37,10 +37,10 @@ def state_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def audit(state_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def audit(state_dir: Path, *arguments: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CCM_")}
     environment["CCM_HOME"] = str(state_dir)
-    environment["COLUMNS"] = "200"
+    environment["COLUMNS"] = str(columns)
     return subprocess.run([CCM, "audit", *arguments], capture_output=True, text=True, env=environment, timeout=30)
 
 
@@ -75,6 +75,19 @@ def test_audit_table_shows_records(state_dir: Path) -> None:
     assert "2 audit records" in result.stdout
     assert "2026-01-31T09:30:00.000Z" in result.stdout
     assert "trigger" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 200], ids=["narrow", "wide"])
+def test_audit_table_not_cut(state_dir: Path, columns: int) -> None:
+    result = audit(state_dir, columns=columns)
+
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    for record in RECORDS:
+        assert record["pipeline_id"] in result.stdout
+        assert record["actor"] in result.stdout
+        assert record["action"] in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -231,6 +233,8 @@ def test_format_age(seconds: float, text: str) -> None:
         pytest.param(FLEET[2], DisplayState.INACTIVE, id="inactive"),
         pytest.param(FLEET[3], DisplayState.RUNNING, id="running"),
         pytest.param(FLEET[4], DisplayState.WARNING, id="stale-warning"),
+        pytest.param(stats("x", stale=True, active_runs=1), DisplayState.WARNING, id="stale-over-running"),
+        pytest.param(stats("x", stale=True, status=PipelineStatus.ERROR), DisplayState.ERROR, id="error-over-stale"),
         pytest.param(stats("x", health_score=60.0), DisplayState.WARNING, id="low-health"),
         pytest.param(stats("x", last_run=LastRun(timestamp=at(5), status="timed_out")), DisplayState.WARNING,
                      id="last-run-failed"),
@@ -374,6 +378,39 @@ def test_report_rows(report_format: ReportFormat) -> None:
         assert text.splitlines()[1].startswith("| --- |")
 
 
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [
+        pytest.param('=HYPERLINK("x")', '\'=HYPERLINK("x")', id="equals"),
+        pytest.param("+1", "'+1", id="plus"),
+        pytest.param("-1", "'-1", id="minus"),
+        pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
+        pytest.param("\tx", "'\tx", id="tab"),
+        pytest.param("\rx", "'\rx", id="carriage-return"),
+        pytest.param("plain", "plain", id="plain"),
+    ],
+)
+def test_report_csv_formula_quoted(name: str, cell: str) -> None:
+    text = render_report(snapshot(pipelines=(stats(name, success_rate_trend=-3.0),), sync={}),
+                         ReportFormat.CSV)
+
+    row = list(csv.DictReader(io.StringIO(text, newline="")))[0]
+    assert row["name"] == cell
+    assert row["linked_app"] == cell
+    assert row["success_rate_trend"] == "-3.0"
+
+
+def test_report_markdown_cells_escaped() -> None:
+    pipeline = stats("a|b\nc", linked_app="d\r\ne")
+
+    text = render_report(snapshot(pipelines=(pipeline,), sync={}), ReportFormat.MARKDOWN)
+
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert " a\\|b<br>c " in lines[2]
+    assert " d<br>e " in lines[2]
+
+
 def test_table_window_follows_selection() -> None:
     many = tuple(stats(f"service-{number:03d}") for number in range(100))
 
@@ -384,6 +421,30 @@ def test_table_window_follows_selection() -> None:
     assert " service-050 " in text
     assert " service-044 " not in text
     assert " service-056 " not in text
+
+
+def test_stale_row_with_run_in_flight() -> None:
+    running = stats("portfolio", active_runs=1, stale=True, age_seconds=22.0,
+                    last_run=LastRun(timestamp=at(60), status="in_progress", branch="main"))
+
+    text = text_of(render_dashboard(snapshot(pipelines=(running,), sync={}), ViewState(), None, now=NOW))
+
+    row = row_of(text, "portfolio")
+    assert "⚠ Stale 22s" in row
+    assert "Running" not in row
+
+
+def test_health_unknown_shown_as_dash() -> None:
+    unknown = stats("shop", stale=True, age_seconds=None, health_score=None, last_run=None,
+                    metrics_24h=WindowMetrics())
+
+    text = text_of(render_dashboard(snapshot(pipelines=(unknown,), sync={}), ViewState(), None, now=NOW))
+
+    row = row_of(text, "shop")
+    assert "⚠ Stale (no data)" in row
+    assert "90" not in row
+    health_cell = row.split("unknown")[1].split()[0]  # the column after Drift
+    assert health_cell == "—"
 
 
 def test_detail_stale_line() -> None:

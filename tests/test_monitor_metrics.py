@@ -237,7 +237,7 @@ def test_range_metrics_complete(oldest_hours_ago: float, truncated: bool, comple
 def test_health_mostly_successful() -> None:
     runs = [run("failure", hours_ago=0, run_id=1)] + [run("success", hours_ago=0, run_id=10 + i) for i in range(9)]
 
-    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False)
+    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False, fetched=True)
 
     assert health.score == 90.0
     assert health.reasons == ("weighted success rate over 24 h: base 90.0",)
@@ -247,7 +247,7 @@ def test_health_failure_streak() -> None:
     runs = [run("success", hours_ago=0, run_id=1), run("success", hours_ago=0, run_id=2),
             run("failure", hours_ago=0, run_id=3), run("failure", hours_ago=0, run_id=4)]
 
-    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False)
+    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False, fetched=True)
 
     assert health.score == 30.0
     assert health.reasons[1] == "2 consecutive failed runs: -20"
@@ -257,11 +257,11 @@ def test_health_weights_recent_runs() -> None:
     runs = [run("success", hours_ago=0), run("failure", hours_ago=12)]
 
     assert weighted_success_rate(runs, NOW) == pytest.approx(200 / 3)
-    assert calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False).score == 66.7
+    assert calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False, fetched=True).score == 66.7
 
 
 def test_health_error_without_runs() -> None:
-    health = calculate_health(PipelineStatus.ERROR, [], NOW, stale=False)
+    health = calculate_health(PipelineStatus.ERROR, [], NOW, stale=False, fetched=True)
 
     assert health.score == 50.0
     assert health.reasons == (
@@ -274,7 +274,7 @@ def test_health_stale_and_queue() -> None:
     runs = [run("success", hours_ago=0) for _ in range(5)]
     runs += [run(None, status="queued", hours_ago=0.01) for _ in range(6)]
 
-    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=True)
+    health = calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=True, fetched=True)
 
     assert health.score == 75.0
     assert "values are stale because GitHub failed: -10" in health.reasons
@@ -284,16 +284,24 @@ def test_health_stale_and_queue() -> None:
 def test_health_inactive_not_judged() -> None:
     runs = [run("failure", hours_ago=0) for _ in range(5)]
 
-    health = calculate_health(PipelineStatus.INACTIVE, runs, NOW, stale=True)
+    health = calculate_health(PipelineStatus.INACTIVE, runs, NOW, stale=True, fetched=True)
 
     assert health.score == 100.0
     assert health.reasons[0].startswith("inactive:")
 
 
+@pytest.mark.parametrize("status", [PipelineStatus.ACTIVE, PipelineStatus.ERROR], ids=lambda s: s.value)
+def test_health_unknown_without_data(status: PipelineStatus) -> None:
+    health = calculate_health(status, [], NOW, stale=True, fetched=False)
+
+    assert health.score is None
+    assert health.reasons == ("no data: GitHub has not returned any runs yet, so the health is unknown",)
+
+
 def test_health_clamped_at_zero() -> None:
     runs = [run("failure", hours_ago=0) for _ in range(6)] + [run(None, status="pending") for _ in range(10)]
 
-    health = calculate_health(PipelineStatus.ERROR, runs, NOW, stale=True)
+    health = calculate_health(PipelineStatus.ERROR, runs, NOW, stale=True, fetched=True)
 
     assert health.score == 0.0
     assert "6 consecutive failed runs: -40" in health.reasons
@@ -304,4 +312,4 @@ def test_health_ignores_neutral_conclusions() -> None:
     runs = [run("success", hours_ago=0)] + [run(name, hours_ago=0) for name in
                                              ("cancelled", "skipped", "neutral", "action_required", "stale", "new_one")]
 
-    assert calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False).score == 100.0
+    assert calculate_health(PipelineStatus.ACTIVE, runs, NOW, stale=False, fetched=True).score == 100.0

@@ -267,6 +267,8 @@ def test_stale_without_any_fetch(fleet: Fleet) -> None:
     assert stats.age_seconds is None
     assert stats.last_run is None
     assert stats.metrics_24h.run_count == 0
+    assert stats.health_score is None
+    assert stats.health_reasons == ("no data: GitHub has not returned any runs yet, so the health is unknown",)
 
 
 def test_error_pipeline_not_stale(fleet: Fleet) -> None:

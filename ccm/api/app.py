@@ -260,18 +260,20 @@ def _query(allowed: set[str]) -> dict[str, str]:
     query = bottle.request.query
     unknown = sorted(set(query.keys()) - allowed)
     if unknown:
-        accepted = ", ".join(sorted(allowed)) or "none"
+        accepted = f"accepts {', '.join(sorted(allowed))}" if allowed else "accepts no query parameters"
+        noun = "parameter" if len(unknown) == 1 else "parameters"
         raise ApiError(
             400,
             ErrorCode.INVALID_REQUEST,
-            f"Unknown query parameter {', '.join(map(repr, unknown))}; this endpoint accepts: {accepted}.",
+            f"Unknown query {noun} {', '.join(map(repr, unknown))}; this endpoint {accepted}.",
         )
     repeated = sorted(name for name in query.keys() if len(query.getall(name)) > 1)
     if repeated:
         raise ApiError(
             400,
             ErrorCode.INVALID_REQUEST,
-            f"The query parameter {', '.join(map(repr, repeated))} is given more than once; give it once.",
+            f"The query {'parameter' if len(repeated) == 1 else 'parameters'} {', '.join(map(repr, repeated))} "
+            "must be given only once.",
         )
     return {name: query.getunicode(name, default="") for name in query.keys()}
 
@@ -304,7 +306,7 @@ def _routing_error(error: HTTPError) -> str:
             "detail": f"No route matches {request.path}. The routes are listed at GET /api/openapi.json.",
         }
     elif error.status_code == 405:
-        allowed = error.headers.get("Allow", "")
+        allowed = ", ".join(method.strip() for method in error.headers.get("Allow", "").split(",") if method.strip())
         payload = {
             "error": ErrorCode.METHOD_NOT_ALLOWED.value,
             "detail": f"{request.method} is not allowed on {request.path}; use {allowed or 'another method'}.",

@@ -40,7 +40,7 @@ def authorize(tokens: TokenStore, request: BaseRequest, permission: Permission) 
         raise ApiError(
             401,
             ErrorCode.INVALID_TOKEN,
-            f"The {TOKEN_HEADER} header holds no valid token: it is unknown or was revoked. "
+            f"The {TOKEN_HEADER} header contains no valid token: it is unknown or was revoked. "
             "Check the token, or ask an administrator for a new one.",
         )
     if not record.allows(permission):

@@ -196,7 +196,8 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
-        raise ValueError(f"the keys {', '.join(map(repr, repeated))} appear more than once in one object")
+        subject = f"the key {repeated[0]!r} appears" if len(repeated) == 1 else f"the keys {', '.join(map(repr, repeated))} appear"
+        raise ValueError(f"{subject} more than once in one object")
     return dict(pairs)
 
 

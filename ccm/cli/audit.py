@@ -9,10 +9,16 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from ccm.audit import AuditLog, AuditQuery
+from ccm.audit import AuditLog, AuditQuery, AuditRecord
 from ccm.cli.common import print_error, settings_from_args
 from ccm.settings import SettingsError
+
+
+COLUMNS = ("time", "actor", "action", "pipeline", "repository", "result", "detail")
+# Below this width left for the detail column, records are shown one block each.
+MIN_DETAIL_WIDTH = 20
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -61,23 +67,59 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps([record.model_dump() for record in records], indent=2))
         return 0
-    table = Table(title=f"{len(records)} audit records from {log.path}", title_justify="left")
-    table.add_column("time", no_wrap=True)
-    for column in ("actor", "action", "pipeline", "repository", "result", "detail"):
-        table.add_column(column)
-    for record in records:
-        detail = record.error or (f"{record.before} -> {record.after}" if record.before or record.after else record.reason)
-        table.add_row(
-            record.time.replace("+00:00", "Z"),
-            record.actor,
-            record.action,
-            record.pipeline_id or record.pipeline_name,
-            record.repository,
-            record.result,
-            detail,
-        )
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    title = f"{len(records)} audit records from {log.path}"
+    rows = [_row(record) for record in records]
+    if console.width >= _table_width(rows) + MIN_DETAIL_WIDTH:
+        console.print(_table(title, rows))
+    else:
+        console.print(Text(title, style="italic"))
+        for row in rows:
+            console.print(_block(row))
     return 0
+
+
+def _row(record: AuditRecord) -> tuple[str, ...]:
+    detail = record.error or (f"{record.before} -> {record.after}" if record.before or record.after else record.reason)
+    return (
+        record.time.replace("+00:00", "Z"),
+        record.actor,
+        record.action,
+        record.pipeline_id or record.pipeline_name,
+        record.repository,
+        record.result,
+        detail,
+    )
+
+
+def _table_width(rows: list[tuple[str, ...]]) -> int:
+    """Return the width of the table without its detail column: the unwrapped cells, padding and borders."""
+    width = 1
+    for index, header in enumerate(COLUMNS[:-1]):
+        width += max([len(header)] + [len(row[index]) for row in rows]) + 3
+    return width + 3
+
+
+def _table(title: str, rows: list[tuple[str, ...]]) -> Table:
+    """Return one line per record; only the detail column folds."""
+    table = Table(title=title, title_justify="left")
+    for header in COLUMNS[:-1]:
+        table.add_column(header, no_wrap=True)
+    table.add_column(COLUMNS[-1], overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _block(row: tuple[str, ...]) -> Table:
+    """Return one record as lines of field and value, for a console too narrow for the table."""
+    block = Table.grid(padding=(0, 2))
+    block.add_column(style="bold", no_wrap=True)
+    block.add_column(overflow="fold")
+    for header, cell in zip(COLUMNS, row, strict=True):
+        block.add_row(header, Text(cell))
+    block.add_row("", "")
+    return block
 
 
 def parse_since(text: str) -> datetime:

@@ -59,7 +59,7 @@ def _summary(result: PassResult) -> str:
         state = f"{_count(actions, 'change')} pending" if actions else "no changes planned"
     elif actions:
         applied = sum(1 for r in result.results if r.outcome is Outcome.APPLIED)
-        state = f"{applied} of {actions} actions applied"
+        state = f"{applied} of {_count(actions, 'action')} applied"
         if result.failed:
             state += f", {len(result.failed)} failed"
     else:

@@ -190,13 +190,19 @@ def _row(index: int, stats: PipelineStats, snapshot: FleetSnapshot, now: float) 
         Text(stats.name),
         Text(label, style=colour),
         Text(sync_label, style=sync_colour),
-        Text(f"{stats.health_score:.0f}", style=health_style(stats.health_score)),
+        _health_cell(stats.health_score, "{:.0f}"),
         _success_cell(stats),
         Text(format_duration(stats.metrics_24h.avg_duration_seconds)),
         _last_run_cell(stats, now),
         Text(f"{stats.active_runs}/{stats.queue_length}"),
         Text(" · ".join(part for part in (stats.linked_domain, stats.linked_app) if part) or "—"),
     ]
+
+
+def _health_cell(score: float | None, number_format: str) -> Text:
+    if score is None:
+        return Text("—", style="dim")
+    return Text(number_format.format(score), style=health_style(score))
 
 
 def _success_cell(stats: PipelineStats) -> Text:
@@ -251,8 +257,7 @@ def render_detail(
             f"mean duration {format_duration(metrics.avg_duration_seconds)}"
         ),
     )
-    health = Text(f"{stats.health_score:.1f}", style=health_style(stats.health_score))
-    facts.add_row("Health", health)
+    facts.add_row("Health", _health_cell(stats.health_score, "{:.1f}"))
     for reason in stats.health_reasons:
         facts.add_row("", Text(f"• {reason}", style="dim"))
 

@@ -4,16 +4,18 @@ The formula, applied in this order:
 
 1. An ``inactive`` pipeline scores 100 and stops here: ccm keeps its workflow disabled on
    purpose, so no runs are expected and none are judged.
-2. Base: the success rate of the runs created in the last 24 h that succeeded or failed, each
+2. Any other pipeline whose runs GitHub has never returned has no score (None), because
+   nothing is known about it yet.
+3. Base: the success rate of the runs created in the last 24 h that succeeded or failed, each
    weighted by ``0.5 ** (age_hours / 12)``, so a run 12 h old counts half as much as one created
    now. With no such run the base is 100: no evidence of failure.
-3. Minus 10 for each failure in the current streak of consecutive failures (the newest
+4. Minus 10 for each failure in the current streak of consecutive failures (the newest
    completed runs before the newest success, of any age), at most 40.
-4. Minus 50 when the pipeline's status is ``error`` (its repository or workflow cannot be used
+5. Minus 50 when the pipeline's status is ``error`` (its repository or workflow cannot be used
    as the spec requires).
-5. Minus 10 when the values are stale because GitHub failed on the last refresh.
-6. Minus 5 for each queued run beyond 3, at most 20.
-7. The result is clamped to 0..100 and rounded to one decimal.
+6. Minus 10 when the values are stale because GitHub failed on the last refresh.
+7. Minus 5 for each queued run beyond 3, at most 20.
+8. The result is clamped to 0..100 and rounded to one decimal.
 
 Worked examples (the unit tests check each one):
 
@@ -67,11 +69,16 @@ def weighted_success_rate(runs: Sequence[WorkflowRun], now: float) -> float | No
 
 
 def calculate_health(
-    status: PipelineStatus, runs: Sequence[WorkflowRun], now: float, *, stale: bool
+    status: PipelineStatus, runs: Sequence[WorkflowRun], now: float, *, stale: bool, fetched: bool
 ) -> Health:
-    """Score a pipeline from its status and its runs; ``runs`` should cover at least the last 24 h."""
+    """Score a pipeline from its status and its runs; ``runs`` should cover at least the last 24 h.
+
+    ``fetched`` is False while GitHub has never returned the pipeline's runs.
+    """
     if status is PipelineStatus.INACTIVE:
         return Health(score=100.0, reasons=("inactive: the workflow is disabled on purpose, so runs are not judged",))
+    if not fetched:
+        return Health(score=None, reasons=("no data: GitHub has not returned any runs yet, so the health is unknown",))
 
     reasons: list[str] = []
     rate = weighted_success_rate(runs, now)

@@ -59,7 +59,7 @@ class WindowMetrics(_Value):
 class Health(_Value):
     """A health score from 0 to 100 and the reasons that produced it, one line each."""
 
-    score: float = Field(ge=0, le=100)
+    score: float | None = Field(ge=0, le=100, description="None while GitHub has never returned the runs")
     reasons: tuple[str, ...] = ()
 
 
@@ -81,7 +81,9 @@ class PipelineStats(_Value):
         default=None,
         description="success rate of the last 24 h minus that of the 24 h before, in percentage points",
     )
-    health_score: float = Field(ge=0, le=100)
+    health_score: float | None = Field(
+        ge=0, le=100, description="None while GitHub has never returned the runs, so the health is unknown"
+    )
     health_reasons: tuple[str, ...] = ()
     active_runs: int = Field(default=0, description="runs in progress")
     queue_length: int = Field(default=0, description="runs queued, waiting, requested or pending")

@@ -42,9 +42,11 @@ def render_metrics(
         family("ccm_pipeline_up", "gauge", "1 when the pipeline is active, 0 when inactive or in error.").append(
             f"ccm_pipeline_up{labels} {1 if item.status.value == 'active' else 0}"
         )
-        family("ccm_pipeline_health_score", "gauge", "Health score from 0 to 100.").append(
-            f"ccm_pipeline_health_score{labels} {item.health_score:g}"
-        )
+        # No sample while the health is unknown (GitHub has not returned any runs yet).
+        if item.health_score is not None:
+            family("ccm_pipeline_health_score", "gauge", "Health score from 0 to 100.").append(
+                f"ccm_pipeline_health_score{labels} {item.health_score:g}"
+            )
         metrics = item.metrics_24h
         family("ccm_pipeline_runs_24h", "gauge", "Runs created in the last 24 hours.").append(
             f"ccm_pipeline_runs_24h{labels} {metrics.run_count}"

@@ -44,6 +44,9 @@ COLUMNS = (
     "stale",
     "age_seconds",
 )
+# A spreadsheet reads a cell starting with one of these as a formula, so the CSV form prefixes
+# such a cell with a single quote (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def report_rows(snapshot: FleetSnapshot) -> list[dict[str, Any]]:
@@ -91,16 +94,33 @@ def render_report(snapshot: FleetSnapshot, report_format: ReportFormat) -> str:
 
 def _csv(rows: Sequence[dict[str, Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF as RFC 4180 has it; the writer also quotes every cell that contains a CR or LF only
+    # when both are in its line terminator.
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: _csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Return a text value that a spreadsheet would run as a formula with a quote in front."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
 
 
 def _markdown(rows: Sequence[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     for row in rows:
-        cells = ["" if row[key] is None else str(row[key]).replace("|", "\\|") for key in COLUMNS]
+        cells = [_markdown_cell(row[key]) for key in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _markdown_cell(value: Any) -> str:
+    """Return the value as one table cell: pipes escaped, line breaks as ``<br>``."""
+    if value is None:
+        return ""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")

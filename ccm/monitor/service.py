@@ -62,7 +62,8 @@ class _PipelineCache:
         self.recent: Tier[Runs] = Tier(intervals.status_seconds)
         self.window: Tier[Runs] = Tier(intervals.metrics_seconds)
         self.health: Tier[Health] = Tier(intervals.health_seconds)
-        self.health_stale = False  # the stale flag the cached health was computed with
+        # The stale and fetched flags the cached health was computed with.
+        self.health_inputs: tuple[bool, bool] = (False, False)
         self.by_branch: dict[str, Tier[Runs]] = {}
 
     def runs(self) -> list[WorkflowRun]:
@@ -154,8 +155,8 @@ class PipelineMonitor:
             self._refresh(record, cache, now)
             return recent_failures(cache.runs(), now - hours * 3600)
 
-    def calculate_health_score(self, pipeline_id: str) -> float:
-        """Return the health score (0 to 100) of one pipeline; see ``ccm.monitor.health``."""
+    def calculate_health_score(self, pipeline_id: str) -> float | None:
+        """Return the health score (0 to 100) of one pipeline, None without data; see ``ccm.monitor.health``."""
         return self.get_pipeline_stats(pipeline_id).health_score
 
     def get_drift(self) -> DriftSnapshot:
@@ -250,17 +251,18 @@ class PipelineMonitor:
     def _assemble(self, record: Pipeline, cache: _PipelineCache, now: float) -> PipelineStats:
         runs = cache.runs()
         stale = cache.stale
+        oldest = cache.oldest_fetch()
+        inputs = (stale, oldest is not None)
         # The score is recomputed every health interval, and at once when the values turn
-        # stale or fresh, so that the stale penalty never disagrees with the stale flag.
+        # stale or fresh or first arrive, so that the score never disagrees with those flags.
         cached = cache.health.latest
-        if cached is None or cache.health.due(now) or cache.health_stale != stale:
-            health = calculate_health(record.status, runs, now, stale=stale)
+        if cached is None or cache.health.due(now) or cache.health_inputs != inputs:
+            health = calculate_health(record.status, runs, now, stale=stale, fetched=oldest is not None)
             cache.health.succeeded(health, now)
-            cache.health_stale = stale
+            cache.health_inputs = inputs
         else:
             health = cached.value
 
-        oldest = cache.oldest_fetch()
         metrics = metrics_for_window(runs, now)
         return PipelineStats(
             pipeline_id=record.pipeline_id,

@@ -33,15 +33,22 @@ class DisplayState(str, enum.Enum):
 
 
 def display_state(stats: PipelineStats) -> DisplayState:
-    """Return error or inactive from the registry; else running, warning or active from the runs."""
+    """Return error or inactive from the registry; else warning, running or active from the runs.
+
+    Stale values show as a warning even with a run in flight, because the run counts are as old
+    as the last answer from GitHub.
+    """
     if stats.status is PipelineStatus.ERROR:
         return DisplayState.ERROR
     if stats.status is PipelineStatus.INACTIVE:
         return DisplayState.INACTIVE
+    if stats.stale:
+        return DisplayState.WARNING
     if stats.active_runs:
         return DisplayState.RUNNING
     last_failed = stats.last_run is not None and stats.last_run.status in _FAILED_LAST_RUN
-    if stats.stale or last_failed or stats.health_score < WARNING_HEALTH_BELOW:
+    low_health = stats.health_score is not None and stats.health_score < WARNING_HEALTH_BELOW
+    if last_failed or low_health:
         return DisplayState.WARNING
     return DisplayState.ACTIVE
 

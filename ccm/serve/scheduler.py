@@ -119,7 +119,7 @@ class PassScheduler:
 
         if self._directory_failures:
             logger.info(
-                "The spec directory %s is back after %d failed passes; converging again.",
+                "The spec directory %s is back after %d failed pass(es); converging again.",
                 self.engine.settings.specs_dir, self._directory_failures,
             )
             self._directory_failures = 0
@@ -205,6 +205,6 @@ class PassScheduler:
         if count == 1 or count % REPEAT_LOG_EVERY == 0:
             logger.error(
                 "%s No pipeline is changed while it is missing; ccm keeps watching and converges "
-                "again when it is back (%d failed passes so far).",
+                "again when it is back (%d failed pass(es) so far).",
                 error, count,
             )
