@@ -32,7 +32,7 @@ DEPLOY = ".github/workflows/deploy.yml"
 NO_DISPATCH = ".github/workflows/nightly.yml"
 HIDDEN_REPO = "owner/private-tool"
 
-# The provision example of the Stage 2 requirements.
+# The provision request VPS Manager sends for a new app, with every documented field.
 EXAMPLE_BODY: dict[str, Any] = {
     "repo": REPO,
     "workflow_file": DEPLOY,

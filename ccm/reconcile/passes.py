@@ -1,6 +1,6 @@
 """Passes: one level-triggered reconcile pass, from specs and registry to GitHub and back.
 
-A trigger (the command line, an API call, a file event, the timer) only says which pipelines to
+A trigger (the command line, an API call, a file event, the timer) only names the pipelines to
 look at. The pass re-reads everything itself: specs, registry, GitHub. Running a pass twice, or
 killing one half way and running again, gives the same end state, because every action is
 planned from what is observed at the start of the pass.
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 class PassRefused(Exception):
-    """A pass that must not run at all; the message says why and what to do."""
+    """A pass that must not run at all; the message gives the reason and what to do."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class PassRequest:
 
 @dataclass(frozen=True)
 class RequestCounts:
-    counted: int = 0  # answered with a body; counted against the rate limit
-    not_modified: int = 0  # 304 answers to conditional requests; free
+    counted: int = 0  # responses with a body; counted against the rate limit
+    not_modified: int = 0  # 304 responses to conditional requests; free
 
 
 @dataclass(frozen=True)
