@@ -187,3 +187,18 @@ def test_generated_seed_size() -> None:
     assert seed.repositories[0].workflows[9].path == ".github/workflows/job-09.yml"
     assert seed.repositories[0].history is not None and seed.repositories[0].history.count == 3
     assert seed.time_scale == 30
+
+
+def test_seed_duplicate_keys_rejected(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seed.yaml"
+    seed_file.write_text(
+        "time_scale: 1\nrepositories:\n  - full_name: acme/web\n    accessible: true\n    accessible: false\n"
+    )
+
+    with pytest.raises(SeedError) as raised:
+        load_seed(seed_file)
+
+    assert str(raised.value) == (
+        f"The sandbox seed {seed_file} repeats keys. Remove all but one of each:\n"
+        f"{seed_file}:5: 'accessible' appears twice in this mapping"
+    )

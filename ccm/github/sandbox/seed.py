@@ -279,6 +279,14 @@ def load_seed(path: Path) -> SandboxSeed:
         root = yaml.compose(text)
     except yaml.YAMLError as error:
         raise SeedError(f"The sandbox seed {path} is not valid YAML: {error}") from error
+    duplicates = _duplicate_keys(root)
+    if duplicates:
+        # safe_load keeps the last of two equal keys without a word, so one of them would be
+        # ignored silently.
+        raise SeedError(
+            f"The sandbox seed {path} repeats keys. Remove all but one of each:\n"
+            + "\n".join(f"{path}:{line}: {key!r} appears twice in this mapping" for line, key in duplicates)
+        )
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -296,6 +304,23 @@ def load_seed(path: Path) -> SandboxSeed:
         raise SeedError(
             f"The sandbox seed {path} is invalid. Fix these fields:\n" + "\n".join(problems)
         ) from error
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
+    """Return (line, key) for every scalar key that a mapping of the document repeats."""
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    found.append((key.start_mark.line + 1, key.value))
+                seen.add(key.value)
+            found.extend(_duplicate_keys(value))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found.extend(_duplicate_keys(item))
+    return found
 
 
 def _describe(item: ErrorDetails) -> str:
