@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,3 +85,14 @@ def test_rejected_token_fails_pass(tmp_path: Path) -> None:
     assert "GitHub request failed" in done.stderr
     assert "401" in done.stderr
     assert "a-wrong-token" not in done.stderr + done.stdout
+
+
+def test_global_options_after_command(tmp_path: Path) -> None:
+    done = run_ccm(
+        tmp_path, "reconcile", "--dry-run", "--github", "sandbox", "--sandbox-seed", str(EXAMPLES / "sandbox.yaml"),
+        "--pipelines-dir", str(EXAMPLES / "pipelines.d"), "-o", "json", "-v",
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["github"].startswith("SANDBOX")
+    assert " INFO " in done.stderr
