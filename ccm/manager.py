@@ -82,7 +82,7 @@ class PipelineTornDown(ManagerError):
 
 
 class TriggerRefusal(str, enum.Enum):
-    """Why GitHub rejected a workflow dispatch."""
+    """The reason GitHub rejected a workflow dispatch."""
 
     WORKFLOW_NOT_DISPATCHABLE = "workflow_not_dispatchable"  # no workflow_dispatch trigger
     WORKFLOW_DISABLED = "workflow_disabled"
@@ -380,7 +380,7 @@ class PipelineManager:
             ) from error
         except GitHubError as error:
             raise GitHubUnavailable(
-                f"GitHub did not answer for {spec.repository}: {error}. Try again shortly."
+                f"GitHub failed for {spec.repository}: {error} Try again shortly."
             ) from error
         workflow = next((w for w in workflows if w.path == spec.workflow_file), None)
         if workflow is None:

@@ -119,7 +119,7 @@ class Settings(BaseModel):
         "seeds the example pipelines",
     )
     github_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="per request; GitHub answers list calls well within it"
+        default=10.0, gt=0, description="per request; GitHub returns list calls well within it"
     )
     observe_concurrency: int = Field(
         default=16,

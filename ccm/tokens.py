@@ -21,7 +21,6 @@ import enum
 import fcntl
 import hashlib
 import hmac
-import json
 import logging
 import os
 import re
@@ -53,7 +52,7 @@ class TokenRole(str, enum.Enum):
 
 
 class Permission(str, enum.Enum):
-    """What an API route needs from the caller's role."""
+    """The permission an API route needs from the caller's role."""
 
     READ = "read"
     WRITE = "write"  # provision, teardown, trigger

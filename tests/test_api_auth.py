@@ -52,7 +52,7 @@ def test_route_access(
 
     status, code = _expected(caller, writes, allowed_status)
     assert response.status_code == status, response.text
-    # Prometheus scrapes /metrics as text; every other answer, errors included, is JSON.
+    # Prometheus scrapes /metrics as text; every other response, errors included, is JSON.
     expected_type = "text/plain; version=0.0.4; charset=utf-8" if status == 200 and path == "/metrics" else "application/json"
     assert response.headers["content-type"] == expected_type
     if code is not None:

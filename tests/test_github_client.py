@@ -651,7 +651,7 @@ class TestUnknownValues:
 
 class TestEnterpriseServer:
     def test_base_path_kept(self, sandbox: Harness) -> None:
-        # The sandbox serves no /api/v3 prefix, so it answers 404: what matters is the URL sent.
+        # The sandbox serves no /api/v3 prefix, so it returns 404. What matters is the URL sent.
         github = GitHubClient(
             f"{sandbox.server.url}/api/v3",
             SecretStr(TOKEN),

@@ -121,7 +121,7 @@ def make_record(
 def workflow(
     state: WorkflowState | str = WorkflowState.ACTIVE, *, id: int = WORKFLOW_ID, path: str = FILE
 ) -> Workflow:
-    # WorkflowState maps a state it does not know to UNKNOWN, as parsing GitHub's answer does.
+    # WorkflowState maps a state it does not know to UNKNOWN, as parsing GitHub's response does.
     return Workflow(id=id, name=path.rsplit("/", 1)[-1], path=path, state=WorkflowState(state))
 
 
@@ -482,7 +482,7 @@ RULES = [
          "Set deleted_at on all but one of them in pipelines.json.", held=True,
          id="duplicate-current-records"),
 
-    # A spec file that failed to load holds its pipelines, even where the spec is missing.
+    # A spec file that failed to load holds back its pipelines, even where the spec is missing.
     case(wanted(broken=("api.yaml",)), registry(make_record()), world(repo(workflow())), (),
          "The spec file api.yaml is invalid, so this pipeline is left as it is", held=True,
          id="broken-file-spec-absent"),

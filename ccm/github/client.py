@@ -352,7 +352,7 @@ class GitHubClient:
         try:
             self._call(lambda: self._send("POST", path))
         except Conflict as conflict:
-            # GitHub answers 409 for a run that has completed. Taken on trust, a 409 for a run
+            # GitHub responds 409 for a run that has completed. Taken on trust, a 409 for a run
             # still in flight (from a proxy, or another conflict) would end a teardown with the
             # run going on, so the run is read again to tell the two apart.
             run = self.get_run(repo, run_id)

@@ -1,6 +1,6 @@
 """Connect: decide which GitHub a process talks to, and start the sandbox when asked for.
 
-The sandbox is used only when the settings say ``github: sandbox``. It is never a fallback for
+The sandbox is used only when the settings contain ``github: sandbox``. It is never a fallback for
 a missing token: a process with neither a token nor the sandbox stops with a message that names
 both ways forward.
 """
@@ -33,7 +33,7 @@ SANDBOX_WORLD_FILE = "sandbox-world.json"
 class GitHubTarget:
     base_url: str
     token: SecretStr
-    label: str  # shown on every screen, so nobody mistakes the sandbox for GitHub
+    label: str  # shown on every screen, so that the sandbox is never mistaken for GitHub
     cache_scope: str | None = None  # see GitHubClient: stable across sandbox ports
 
 

@@ -1,4 +1,4 @@
-"""What the GitHub client returns besides models: listings, cancel and dispatch outcomes, counts."""
+"""Results of the GitHub client besides models: listings, cancel and dispatch outcomes, counts."""
 
 from __future__ import annotations
 

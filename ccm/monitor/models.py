@@ -105,5 +105,5 @@ class RangeMetrics(WindowMetrics):
     start: Timestamp
     end: Timestamp
     complete: bool = Field(
-        description="False when the range holds more runs than were read, so the counts are partial"
+        description="False when the range contains more runs than were read, so the counts are partial"
     )

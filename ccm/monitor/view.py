@@ -36,7 +36,7 @@ def display_state(stats: PipelineStats) -> DisplayState:
     """Return error or inactive from the registry; else warning, running or active from the runs.
 
     Stale values show as a warning even with a run in flight, because the run counts are as old
-    as the last answer from GitHub.
+    as the last response from GitHub.
     """
     if stats.status is PipelineStatus.ERROR:
         return DisplayState.ERROR

@@ -97,7 +97,7 @@ def run_alerts(
     on the first success after a failure (recovered).
 
     A failed deploy is worth a message even when the one before it failed too, so each failed run
-    alerts; the ledger's ``run_id`` makes it exactly once. ``runs`` is newest first, as GitHub
+    alerts. The ledger's ``run_id`` makes it exactly once. ``runs`` is newest first, as GitHub
     lists them. On first sight (no run seen yet) only the newest decisive run counts. Runs are
     ordered by id, so a run that completes after a newer one has been seen is ignored.
     """

@@ -16,7 +16,7 @@ from ccm.spec.models import PipelineSpec
 
 
 class ActionKind(str, enum.Enum):
-    """What an action does. Only the workflow and run kinds call GitHub."""
+    """The kind of an action. Only the workflow and run kinds call GitHub."""
 
     REGISTER = "register"
     ENABLE_WORKFLOW = "enable_workflow"
@@ -87,7 +87,7 @@ class Plan(BaseModel):
     held: tuple[HeldPipeline, ...] = ()
     refusal: str | None = Field(
         default=None,
-        description="set when the prune guard refuses the teardowns; those actions are dropped",
+        description="set when the prune guard rejects the teardowns, whose actions are then dropped",
     )
 
     @property

@@ -2,7 +2,7 @@
 
 Each pipeline's actions run in plan order. A GitHub error stops the remaining actions of that
 pipeline only, so one bad repository never stops the pass. Permanent errors (a permission, a
-missing workflow, a refused change) mark the pipeline ``error`` with GitHub's message; temporary
+missing workflow, a refused change) mark the pipeline ``error`` with GitHub's message. Temporary
 ones (GitHub down, rate limited) leave its status alone, because the next pass retries. Every
 action gets one audit line with its result: a GitHub change when it is made, a registry change
 once the pass has saved the registry (``audit_result``, called by the pass).
@@ -53,7 +53,7 @@ class ActionResult:
 
 @dataclass(frozen=True)
 class ApplyContext:
-    """What one apply needs besides the plan: collaborators and the identity of the pass."""
+    """The inputs of one apply besides the plan: collaborators and the identity of the pass."""
 
     client: GitHubClient
     audit: AuditLog

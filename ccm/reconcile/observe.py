@@ -3,7 +3,7 @@
 One observation per repository, not per pipeline: the workflow list serves every pipeline of the
 repository, and the run list is fetched only where a rule needs in-flight runs (a disabled spec,
 a deploy freeze, a teardown). Both are conditional requests, so an unchanged repository costs two
-``304 Not Modified`` answers that do not count against the rate limit.
+``304 Not Modified`` responses that do not count against the rate limit.
 """
 
 from __future__ import annotations

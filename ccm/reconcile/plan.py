@@ -7,7 +7,7 @@ no I/O, reads no clock and draws no random numbers. Apply assigns the ids of new
 
 A spec matches the *current* registry record of the same name (``deleted_at`` is None). Records
 that were torn down are history and never act. A *teardown* is the plan for a current record
-that no spec names any more. A *held* pipeline gets no action in this pass, and the plan says why.
+that no spec names any more. A *held* pipeline gets no action in this pass, and the plan gives the reason.
 
 Choices that the convergence rules leave open:
 
@@ -61,7 +61,7 @@ _DISABLED_BY_CCM = WorkflowState.DISABLED_MANUALLY
 
 
 class PlanOptions(BaseModel):
-    """What one pass converges, and whether it may tear down many pipelines at once."""
+    """The scope of one pass, and whether it may tear down many pipelines at once."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -97,7 +97,7 @@ def plan(
         _plan_pipeline(name, desired, current.get(name, ()), observed, claimed) for name in names
     ]
 
-    # The guard sees every current active record in scope, held ones included, so that a pass
+    # The guard counts every current active record in scope, held ones included, so that a pass
     # holding back part of the fleet cannot make the teardown of the rest look small.
     active_count = sum(
         1
@@ -179,7 +179,7 @@ def _plan_pipeline(
     observed: ObservedState,
     claimed: set[tuple[str, str]],
 ) -> _Outcome:
-    # The registry keeps at most one current record per name. If it holds more, acting on
+    # The registry keeps at most one current record per name. If it contains more, acting on
     # either one could undo the other, so neither acts.
     if len(records) > 1:
         ids = ", ".join(record.pipeline_id for record in records)
@@ -192,7 +192,7 @@ def _plan_pipeline(
     record = next(iter(records), None)
     pipeline_id = record.pipeline_id if record is not None else None
 
-    # A broken spec file holds its pipelines before anything else: a spec missing from the
+    # A broken spec file holds back its pipelines before anything else. A spec missing from the
     # desired state may only be missing because its file failed to load.
     spec_file = desired.spec_files.get(name)
     for file in (record.source.file if record and record.source else None, spec_file):

@@ -1,6 +1,6 @@
 """Desired and observed state: the two inputs of ``plan()`` besides the registry.
 
-*Desired state* is what ``pipelines.d/`` asks for: valid specs by name, and the spec files that
+*Desired state* is what ``pipelines.d/`` declares: valid specs by name, and the spec files that
 failed to load (their pipelines are held as they are). *Observed state* is what GitHub reports
 now, one observation per repository, because one workflow list and one run list serve every
 pipeline of a repository.
@@ -36,7 +36,7 @@ class DesiredState(BaseModel):
 
 
 class Access(str, enum.Enum):
-    """How an observation of one repository ended."""
+    """The outcome of observing one repository."""
 
     OK = "ok"
     NOT_FOUND = "not_found"  # 404: missing, or the token cannot see it
@@ -45,7 +45,7 @@ class Access(str, enum.Enum):
 
 
 class RepositoryObservation(BaseModel):
-    """What GitHub reported about one repository during a pass."""
+    """The state GitHub reported for one repository during a pass."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -87,7 +87,7 @@ class PassScheduler:
     def files_changed(self, names: Iterable[str]) -> None:
         """Ask for a pass because these spec files (names in ``pipelines.d/``) changed.
 
-        An empty ``names`` asks for a pass too, as after the directory itself appeared or vanished.
+        An empty ``names`` requests a pass too, as after the directory itself appeared or vanished.
         """
         with self._condition:
             self._changed_files.update(names)
@@ -160,7 +160,7 @@ class PassScheduler:
                     self._next_resync = now + self._interval
                 if self._pending is not None or resync_due:
                     # A resync that is due reads runs for alerts too, so it wins over file changes
-                    # that arrived at the same time; the pass handles both.
+                    # that arrived at the same time. The pass handles both.
                     trigger = Trigger.RESYNC if resync_due or self._pending is None else self._pending
                     changed = frozenset(self._changed_files)
                     self._pending = None
@@ -183,7 +183,11 @@ class PassScheduler:
         for held in result.plan.held:
             spec = result.desired.specs.get(held.pipeline_name)
             record = records.get(held.pipeline_name)
-            repository = spec.repository if spec is not None else record.repository if record is not None else None
+            repository = None
+            if spec is not None:
+                repository = spec.repository
+            elif record is not None:
+                repository = record.repository
             observation = result.observed.get(repository) if repository is not None else None
             if observation is not None and observation.access is Access.UNAVAILABLE:
                 failing.setdefault(held.pipeline_name, f"GitHub was unavailable for {repository}: {observation.detail}")

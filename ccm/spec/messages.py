@@ -1,4 +1,4 @@
-"""Messages of spec errors: pydantic's errors rewritten as sentences that say how to fix the value."""
+"""Messages of spec errors: pydantic's errors rewritten as sentences that give the fix for the value."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ BranchName = Annotated[str, AfterValidator(check_branch_name)]
 
 
 class VpsLink(_Strict):
-    """Where the pipeline deploys to on the VPS, as VPS Manager knows it."""
+    """The VPS side of a pipeline: the domain and app it deploys to, as VPS Manager records them."""
 
     linked_domain: DomainName | None = None
     linked_app: AppName | None = None

@@ -171,10 +171,8 @@ def check_victim_converged(fleet: Fleet, operation: Operation) -> None:
         assert in_flight(fleet, VICTIM) == []
 
 
-@pytest.mark.parametrize("fault_name", FAULTS)
-@pytest.mark.parametrize("operation_name", OPERATIONS)
-def test_fault_during_pass(make_fleet: FleetFactory, operation_name: str, fault_name: str) -> None:
-    operation, case = OPERATIONS[operation_name], FAULTS[fault_name]
+def prepare_fleet(make_fleet: FleetFactory, operation: Operation) -> Fleet:
+    """Write the victim's spec for ``operation`` and the other pipelines, without faults."""
     fleet = make_fleet(fleet_seed(operation))
     fleet.write("gamma", spec_text("gamma", "acme/gamma"))
     if operation.spec is None:
@@ -185,6 +183,14 @@ def test_fault_during_pass(make_fleet: FleetFactory, operation_name: str, fault_
     else:
         fleet.write("victim", spec_text("victim", VICTIM, **operation.spec))
     write_others(fleet)
+    return fleet
+
+
+@pytest.mark.parametrize("fault_name", FAULTS)
+@pytest.mark.parametrize("operation_name", OPERATIONS)
+def test_fault_during_pass(make_fleet: FleetFactory, operation_name: str, fault_name: str) -> None:
+    operation, case = OPERATIONS[operation_name], FAULTS[fault_name]
+    fleet = prepare_fleet(make_fleet, operation)
     ids_before = {name: p.pipeline_id for name, p in fleet.current().items()}
 
     fault_id = fleet.inject(route=operation.route, path_pattern=f"^/repos/{VICTIM}/", **case.fault)
@@ -192,7 +198,7 @@ def test_fault_during_pass(make_fleet: FleetFactory, operation_name: str, fault_
     fired = fleet.fired(fault_id)
     fleet.clear_faults()
 
-    # A 403 or 404 while observing tells ccm that the repository is out of reach, so the pass
+    # A 403 or 404 while observing shows that the repository is out of reach, so the pass
     # records that and succeeds. Any other fault leaves the victim unconverged (exit status 1).
     access_denied = not operation.is_change and fault_name in ("403-permission", "404")
     assert fired == (MAX_ATTEMPTS if case.temporary else 1), "the faulted request was sent a wrong number of times"
@@ -260,15 +266,7 @@ TEMPORARY = [name for name, case in FAULTS.items() if case.temporary]
 @pytest.mark.parametrize("operation_name", ["list-workflows", "enable", "teardown-cancel"])
 def test_passing_fault_retried(make_fleet: FleetFactory, operation_name: str, fault_name: str) -> None:
     operation, case = OPERATIONS[operation_name], FAULTS[fault_name]
-    fleet = make_fleet(fleet_seed(operation))
-    fleet.write("gamma", spec_text("gamma", "acme/gamma"))
-    if operation.spec is None:
-        fleet.write("victim", spec_text("victim", VICTIM))
-        assert fleet.reconcile().exit_code == 0
-        fleet.remove("victim")
-    else:
-        fleet.write("victim", spec_text("victim", VICTIM, **operation.spec))
-    write_others(fleet)
+    fleet = prepare_fleet(make_fleet, operation)
 
     # The fault fires on every attempt but the last, so the retries carry the pass through.
     fleet.inject(

@@ -3,8 +3,8 @@
 Each request of a persisted world takes an exclusive ``flock`` on ``<file>.lock``. It reloads
 the file if another process saved it since this one last read or wrote it. If the request
 changed anything, it saves the file again (temporary file, fsync, rename). The lock file contains a
-generation number that every save increments, which tells a process whether to reload; file
-times and inode numbers could not, because they repeat within a clock tick. So ``ccm`` commands run one
+generation number that every save increments, which shows a process whether to reload. File
+times and inode numbers cannot, because they repeat within a clock tick. So ``ccm`` commands run one
 after another, or even at the same time, see one consistent GitHub.
 """
 
